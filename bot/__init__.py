@@ -1,0 +1,13 @@
+"""A question-answering bot over a knowledge base of articles.
+
+The engine (knowledge, search, answers) is Discord-free; ``create_bot`` builds
+the Discord bot on top of it.
+"""
+
+from bot.answers import Answer, Citation, Excerpt
+from bot.engine import Engine, ReloadReport
+from bot.knowledge import Document, KnowledgeBase, KnowledgeError, Passage, load_knowledge_dir
+from bot.settings import Settings
+
+__all__ = ["Answer", "Citation", "Document", "Engine", "Excerpt", "KnowledgeBase", "KnowledgeError", "Passage",
+           "ReloadReport", "Settings", "load_knowledge_dir"]

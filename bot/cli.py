@@ -1,0 +1,219 @@
+"""The terminal front end: `python -m bot ask|chat|check|eval|recommendations|sources`.
+
+Every command prints one clear line and exits non-zero on bad input; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from bot.answers import DEFAULT_EXCERPTS, MAX_EXCERPTS, Answer
+from bot.engine import Engine
+from bot.evaluation import evaluate, load_questions
+from bot.knowledge.loader import load_knowledge_dir
+from bot.knowledge.models import KnowledgeError
+from bot.recommendations import Recommendations
+from bot.render import terminal
+from bot.settings import Settings, SettingsError
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _color(args: argparse.Namespace) -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not getattr(args, "json", False)
+
+
+def _knowledge_dir(args: argparse.Namespace) -> Path:
+    return Path(args.knowledge) if args.knowledge else Settings.from_env().knowledge_dir
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    return Engine.from_directory(_knowledge_dir(args))
+
+
+def _excerpts(value: str) -> int:
+    n = int(value)
+    if not 1 <= n <= MAX_EXCERPTS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_EXCERPTS}")
+    return n
+
+
+def recommendations_json(recs: Recommendations) -> dict:
+    def cite(doc, passage) -> dict:
+        return {"document": doc.id, "title": doc.title, "paragraph": passage.paragraph, "item": passage.item,
+                "location": passage.location, "url": doc.url}
+
+    return {
+        "lists": [{"intro": r.intro, "document": r.document.id,
+                   "items": [{"number": i.item, "text": i.text, "citation": cite(r.document, i)} for i in r.items]}
+                  for r in recs.lists],
+        "sentences": [{"text": s.text, "citation": cite(s.document, s.passage)} for s in recs.sentences],
+    }
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    for n, question in enumerate(args.questions):
+        answer = engine.ask(question, limit=args.excerpts)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            print(("\n" if n else "") + terminal.render_answer(answer, color=_color(args)))
+    return 0
+
+
+def cmd_recommendations(args: argparse.Namespace) -> int:
+    recs = _engine(args).recommendations(topic=args.topic, document=args.document)
+    print(json.dumps(recommendations_json(recs), ensure_ascii=False) if args.json
+          else terminal.render_recommendations(recs))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    print(terminal.render_sources(_engine(args).knowledge))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    kb = load_knowledge_dir(_knowledge_dir(args), require_documents=False)
+    print(terminal.render_check(kb))
+    if not kb.documents:
+        print(f"error: {kb.directory}: no usable document found", file=sys.stderr)
+        return 1
+    return 1 if kb.problems else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    try:
+        questions = load_questions(args.file)
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    engine = _engine(args)
+    result = evaluate(questions, lambda q: engine.ask(q))
+    figures = result.figures
+    if args.json:
+        print(json.dumps({"figures": figures, "failures": result.failures}, ensure_ascii=False))
+        return 0
+    print(f"{len(questions)} questions ({figures['answerable']} answerable, {figures['unanswerable']} unanswerable)")
+    if result.failures:
+        print("failures:")
+        for question, why in result.failures:
+            print(f"  - {question!r}: {why}")
+    print(f"hit@1 {figures['hit@1']}%  hit@3 {figures['hit@3']}%  quote@1 {figures['quote@1']}%  "
+          f"abstained {figures['abstained']}%  false abstentions {figures['false_abstentions']}")
+    return 0
+
+
+CHAT_HELP = """Type a question, or:
+  more                 more excerpts for the last question
+  full N               the whole paragraph of excerpt N
+  recommendations [T]  the recommendations (about topic T)
+  sources              the documents in the knowledge base
+  help, quit"""
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    color = _color(args)
+    kb = engine.knowledge
+    print(f"Knowledge base: {len(kb.documents)} document(s), {len(kb.passages)} passages. "
+          "Ask a question ('help' for commands, 'quit' to leave).")
+    last: Answer | None = None
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        word, _, rest = line.partition(" ")
+        command = word.lower().lstrip("/")
+        if not line:
+            continue
+        if command in ("quit", "exit", "q"):
+            return 0
+        if command == "help":
+            print(CHAT_HELP)
+        elif command == "sources":
+            print(terminal.render_sources(engine.knowledge))
+        elif command == "recommendations":
+            print(terminal.render_recommendations(engine.recommendations(topic=rest or None)))
+        elif command == "more" and not rest:
+            if last is None or not last.has_more:
+                print("No more excerpts.")
+            else:
+                last = engine.ask(last.question, limit=args.excerpts, offset=last.offset + len(last.excerpts))
+                print(terminal.render_answer(last, color=color))
+        elif command == "full" and rest.strip().isdigit():
+            numbers = {e.citation.number: e for e in last.excerpts} if last else {}
+            excerpt = numbers.get(int(rest))
+            print(f"{excerpt.passage.text}\n    {excerpt.citation.text}" if excerpt else "No such excerpt.")
+        else:
+            last = engine.ask(line, limit=args.excerpts)
+            print(terminal.render_answer(last, color=color))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=(
+        "Answer questions about a knowledge base of articles with quoted, cited excerpts."))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--knowledge", metavar="DIR",
+                        help="knowledge directory (default: $KNOWLEDGE_DIR or knowledge/)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", parents=[common], help="answer questions in the terminal")
+    ask.add_argument("questions", nargs="+", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    ask.add_argument("-n", "--excerpts", type=_excerpts, default=DEFAULT_EXCERPTS,
+                     help=f"excerpts per answer (1-{MAX_EXCERPTS}, default {DEFAULT_EXCERPTS})")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", parents=[common], help="an interactive prompt that behaves like the bot")
+    chat.add_argument("-n", "--excerpts", type=_excerpts, default=DEFAULT_EXCERPTS)
+    chat.set_defaults(func=cmd_chat)
+
+    check = sub.add_parser("check", parents=[common], help="validate the knowledge directory")
+    check.set_defaults(func=cmd_check)
+
+    ev = sub.add_parser("eval", parents=[common], help="score a JSON-lines question set")
+    ev.add_argument("file", metavar="FILE.jsonl")
+    ev.add_argument("--json", action="store_true", help="print the figures and failures as JSON")
+    ev.set_defaults(func=cmd_eval)
+
+    rec = sub.add_parser("recommendations", parents=[common], help="list the articles' recommendations")
+    rec.add_argument("--topic", help="only recommendations about this topic (e.g. energy)")
+    rec.add_argument("--document", help="only this document (id or title)")
+    rec.add_argument("--json", action="store_true")
+    rec.set_defaults(func=cmd_recommendations)
+
+    src = sub.add_parser("sources", parents=[common], help="list the documents in the knowledge base")
+    src.set_defaults(func=cmd_sources)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    load_dotenv(override=False)
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KnowledgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (CliError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (`| head`): nothing left to say
+        return 0

@@ -1,0 +1,169 @@
+"""The answer engine: one knowledge base, its index, and the questions asked of it.
+
+Everything here is synchronous and Discord-free. A reload builds a complete
+new state and swaps it in with one assignment, so a question being answered
+meanwhile sees the old knowledge base or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.answers import DEFAULT_EXCERPTS, Answer, answer_question
+from bot.knowledge.loader import load_knowledge_dir
+from bot.knowledge.models import Document, KnowledgeBase, Passage, Problem
+from bot.recommendations import Recommendations, extract_recommendations, filter_recommendations
+from bot.search.index import SearchIndex
+from bot.search.query import QueryAnalyser
+
+_PROPER_NOUN = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-zA-Z]{2,}|[A-Z]{2,}[0-9]*)\b")
+
+
+@dataclass(frozen=True)
+class EngineState:
+    knowledge: KnowledgeBase
+    index: SearchIndex
+    analyser: QueryAnalyser
+    topics: tuple[str, ...]
+    recommendations: Recommendations
+    loaded_at: datetime
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    """What a reload changed, by document and by passage, and what it skipped."""
+
+    documents_added: tuple[str, ...] = ()
+    documents_changed: tuple[str, ...] = ()
+    documents_removed: tuple[str, ...] = ()
+    passages_added: int = 0
+    passages_changed: int = 0
+    passages_removed: int = 0
+    problems: tuple[Problem, ...] = ()
+    documents: int = 0
+    passages: int = 0
+    error: str | None = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.documents_added or self.documents_changed or self.documents_removed)
+
+
+def main_topics(documents: tuple[Document, ...], count: int = 8) -> tuple[str, ...]:
+    """Names the knowledge base mentions most often, to suggest what can be asked."""
+    counts: Counter[str] = Counter()
+    for doc in documents:
+        for passage in doc.body:
+            counts.update(set(_PROPER_NOUN.findall(passage.text)))
+    common = {"The", "And", "But", "How", "What", "Why", "Yes", "His", "Its", "This", "That", "Every", "Case",
+              "Maybe", "Need", "Well", "Not", "President", "Image"}
+    return tuple(word for word, n in counts.most_common() if word not in common and n > 1)[:count]
+
+
+def build_state(knowledge: KnowledgeBase) -> EngineState:
+    """Index a loaded knowledge base (CPU work: call it off the event loop)."""
+    index = SearchIndex(knowledge.passages)
+    return EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), main_topics(knowledge.documents),
+                       extract_recommendations(knowledge), datetime.now(UTC))
+
+
+def _passage_map(kb: KnowledgeBase) -> dict[str, Passage]:
+    return {p.id: p for p in kb.passages}
+
+
+def diff(old: KnowledgeBase | None, new: KnowledgeBase) -> ReloadReport:
+    old_docs = {d.id: d for d in old.documents} if old else {}
+    new_docs = {d.id: d for d in new.documents}
+    old_passages = _passage_map(old) if old else {}
+    new_passages = _passage_map(new)
+    return ReloadReport(
+        documents_added=tuple(sorted(new_docs.keys() - old_docs.keys())),
+        documents_changed=tuple(sorted(d for d in new_docs.keys() & old_docs.keys()
+                                       if new_docs[d].checksum != old_docs[d].checksum)),
+        documents_removed=tuple(sorted(old_docs.keys() - new_docs.keys())),
+        passages_added=len(new_passages.keys() - old_passages.keys()),
+        passages_changed=sum(1 for p in new_passages.keys() & old_passages.keys()
+                             if new_passages[p].text != old_passages[p].text),
+        passages_removed=len(old_passages.keys() - new_passages.keys()),
+        problems=new.problems,
+        documents=len(new.documents),
+        passages=len(new_passages),
+    )
+
+
+class Engine:
+    """Answers questions from the knowledge directory; reloadable while serving."""
+
+    def __init__(self, state: EngineState):
+        self._state = state
+        self._reload_lock = threading.Lock()
+
+    @classmethod
+    def from_directory(cls, directory: Path | str) -> Engine:
+        """Load and index a knowledge directory; raises KnowledgeError if nothing usable is there."""
+        return cls(build_state(load_knowledge_dir(directory)))
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._state.knowledge
+
+    def hint(self, state: EngineState | None = None) -> str:
+        state = state or self._state
+        titles = "; ".join(f"“{d.title}”" + (f" by {d.author}" if d.author else "")
+                           for d in state.knowledge.documents[:3])
+        more = f" and {len(state.knowledge.documents) - 3} more" if len(state.knowledge.documents) > 3 else ""
+        topics = ", ".join(state.topics[:6])
+        about = f" — for example {topics}" if topics else ""
+        return f"I can answer questions about {titles}{more}{about}. Recommendations are listed separately."
+
+    def ask(self, question: str, limit: int = DEFAULT_EXCERPTS, offset: int = 0) -> Answer:
+        state = self._state  # one read: a concurrent reload cannot mix two knowledge bases
+        return answer_question(state.knowledge, state.index, state.analyser, question, limit=limit,
+                               offset=offset, hint=self.hint(state))
+
+    def recommendations(self, topic: str | None = None, document: str | None = None) -> Recommendations:
+        """Recommendation lists and sentences, for one document and/or about a topic."""
+        state = self._state
+        terms = None
+        if topic and topic.strip():
+            terms = frozenset(state.analyser.analyse(topic).weights)
+        return filter_recommendations(state.recommendations, topic_terms=terms, document=document)
+
+    def passage(self, passage_id: str) -> tuple[Document, Passage] | None:
+        kb = self._state.knowledge
+        passage = kb.passage(passage_id)
+        if passage is None:
+            return None
+        document = kb.document(passage.document_id)
+        return (document, passage) if document else None
+
+    def reload(self, directory: Path | str | None = None) -> ReloadReport:
+        """Re-read the directory and swap the new index in; on failure keep serving the old one.
+
+        Reloads run one after the other (a lock), never interleaved.
+        """
+        with self._reload_lock:
+            old = self._state.knowledge
+            try:
+                new = load_knowledge_dir(directory or old.directory)
+            except Exception as exc:
+                reason = getattr(exc, "reason", None) or str(exc)
+                problems = getattr(exc, "problems", ())
+                return ReloadReport(error=reason, problems=tuple(problems), documents=len(old.documents),
+                                    passages=len(old.passages))
+            report = diff(old, new)
+            self._state = build_state(new)
+            return report

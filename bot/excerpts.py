@@ -1,0 +1,97 @@
+"""Pick the one or two sentences of a passage that best answer, and mark the matched words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from bot.search.analysis import tokens
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr gen sen rep gov lt col sgt capt st jr sr prof no vs etc e.g i.e jan feb mar apr jun jul aug "
+    "sep sept oct nov dec inc co corp ltd dept fig approx est".split())
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+_WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
+
+# A passage sentence this short rarely answers on its own ("Not likely.").
+SHORT_SENTENCE = 40
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans; abbreviations ("Gen.", "U.S.", "H.R.") do not end a sentence."""
+    spans: list[Span] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        before = _WORD_BEFORE.search(text, start, match.end())
+        word = before.group(1).lower().rstrip(".") if before else ""
+        if word in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)*[a-z]", word):
+            continue
+        spans.append(Span(start, match.end()))
+        start = match.end()
+        while start < len(text) and text[start].isspace():
+            start += 1
+    if start < len(text):
+        spans.append(Span(start, len(text.rstrip())))
+    return [s for s in spans if text[s.start:s.end].strip()]
+
+
+@dataclass(frozen=True)
+class Selection:
+    start: int
+    end: int
+    highlights: tuple[Span, ...]  # offsets relative to the selection
+
+
+def _sentence_score(text: str, span: Span, weights: Mapping[str, float],
+                    idf: Mapping[str, float]) -> tuple[float, float, set[str]]:
+    matched: dict[str, int] = {}
+    for tok in tokens(text[span.start:span.end]):
+        for term in tok.terms:
+            if term in weights:
+                matched[term] = matched.get(term, 0) + 1
+    coverage = sum(weights[t] for t in matched)
+    # The saturating tf part of BM25 within the sentence breaks ties between equal coverage.
+    bm25 = sum(weights[t] * idf.get(t, 0.0) * tf * 2.2 / (tf + 1.2) for t, tf in matched.items())
+    return coverage, bm25, set(matched)
+
+
+def select_excerpt(text: str, weights: Mapping[str, float], idf: Mapping[str, float],
+                   highlight: Collection[str]) -> Selection:
+    """The best sentence (distinct question terms first, then BM25), widened to two when that helps.
+
+    A rhetorical question in the passage ("Maybe Putin can help with North
+    Korea?") ranks below a statement with the same words, and when it is
+    still the best it takes the next sentence along, which holds the answer.
+    """
+    spans = split_sentences(text) or [Span(0, len(text))]
+    scored = []
+    for i, span in enumerate(spans):
+        coverage, bm25, matched = _sentence_score(text, span, weights, idf)
+        is_question = text[span.start:span.end].rstrip("\"'”’) ").endswith("?")
+        scored.append((coverage - (0.5 if is_question else 0.0), bm25, -i, matched, is_question))
+    best = max(range(len(spans)), key=lambda i: scored[i][:3])
+    first = last = best
+    _, _, _, matched, is_question = scored[best]
+    short = spans[best].end - spans[best].start < SHORT_SENTENCE
+    options = []
+    for j in (best + 1, best - 1):
+        if 0 <= j < len(spans):
+            gain = len(scored[j][3] - matched)
+            options.append((gain, j == best + 1, j))
+    options.sort(reverse=True)
+    if options:
+        gain, _, j = options[0]
+        if gain > 0 or ((is_question or short) and best + 1 < len(spans)):
+            j = j if gain > 0 else best + 1
+            first, last = min(best, j), max(best, j)
+    start, end = spans[first].start, spans[last].end
+    marks = tuple(Span(tok.start, tok.end) for tok in tokens(text[start:end])
+                  if any(t in highlight for t in tok.terms))
+    return Selection(start, end, marks)

@@ -1,0 +1,1 @@
+"""Renderers: plain data (Answer, Recommendations) -> text for a terminal or Discord."""

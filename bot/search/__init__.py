@@ -1,0 +1,1 @@
+"""Text analysis, the BM25 index and query understanding."""

@@ -1,0 +1,93 @@
+"""Text analysis shared by indexing, questions and highlighting.
+
+normalise -> tokens (with offsets into the original text) -> terms (stop
+words dropped, possessives and apostrophes folded, stemmed). The same
+function analyses passages and questions, so they always agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+from bot.search.stopwords import STOP_WORDS
+
+# One character in, one character out, so token offsets stay valid in the original text.
+_FOLD = str.maketrans({
+    **{c: "'" for c in "‘’‚‛′`´ʼ"},
+    **{c: '"' for c in "“”„‟″«»"},
+    **{c: "-" for c in "‐‑"},
+    **{c: " " for c in "‒–—―−\u00ad\u00a0\u2009\u202f"},
+})
+
+_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W_]+(?:['\-][^\W_]+)*")
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True)
+class Token:
+    surface: str  # the word as folded (lower case, straight quotes), for typo matching
+    start: int
+    end: int
+    terms: tuple[str, ...]  # the stems this word is indexed under
+
+
+def fold(text: str) -> str:
+    """Lower case with curly quotes and dashes made plain; same length as the input."""
+    folded = text.translate(_FOLD)
+    lowered = folded.lower()
+    return lowered if len(lowered) == len(folded) else "".join(
+        ch.lower() if len(ch.lower()) == 1 else ch for ch in folded)
+
+
+def _strip_accents(word: str) -> str:
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return unicodedata.normalize("NFKC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+@lru_cache(maxsize=200_000)
+def word_form(surface: str) -> str:
+    """A word with accents, acronym dots, possessive 's and apostrophes removed."""
+    word = _strip_accents(surface).replace(".", "")
+    if word.endswith("'s"):
+        word = word[:-2]
+    return word.replace("'", "")
+
+
+@lru_cache(maxsize=200_000)
+def word_terms(surface: str) -> tuple[str, ...]:
+    """Stems for one folded word; a hyphenated word also yields its parts and its joined form."""
+    word = word_form(surface)
+    parts = [p for p in word.split("-") if p]
+    candidates = parts if len(parts) == 1 else [*parts, "".join(parts)]
+    terms = []
+    for part in candidates:
+        if part in STOP_WORDS or not part:
+            continue
+        term = stem(part)
+        if term not in terms:
+            terms.append(term)
+    return tuple(terms)
+
+
+def tokens(text: str) -> list[Token]:
+    """Every word of ``text`` with its offsets and stems (stop words have no stems)."""
+    folded = fold(text)
+    return [Token(m.group(), m.start(), m.end(), word_terms(m.group())) for m in _TOKEN.finditer(folded)]
+
+
+def analyse(text: str) -> list[str]:
+    """The stems of a text, in order, repeats kept (what BM25 counts)."""
+    return [term for token in tokens(text) for term in token.terms]

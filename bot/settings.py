@@ -1,0 +1,84 @@
+"""The one place settings come from: the environment (and a .env file loaded by the entry point)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot be used; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, minimum: int = 0) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
+    raw = env.get(name, "")
+    ids = set()
+    for part in raw.replace(";", ",").replace(" ", ",").split(","):
+        if part.strip():
+            if not part.strip().isdigit():
+                raise SettingsError(f"{name} must be a comma-separated list of Discord ids, not {part.strip()!r}")
+            ids.add(int(part))
+    return frozenset(ids)
+
+
+@dataclass(frozen=True)
+class Settings:
+    knowledge_dir: Path = Path("knowledge")
+    discord_token: str | None = field(default=None, repr=False)  # never printed
+    guild_id: int | None = None
+    ask_channel_ids: frozenset[int] = frozenset()
+    admin_role_ids: frozenset[int] = frozenset()
+    log_level: str = "INFO"
+    cooldown_seconds: float = 10.0
+    cooldown_questions: int = 3
+    excerpts: int = 3
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read and validate settings; raises SettingsError naming the bad variable."""
+        env = os.environ if env is None else env
+        level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        if level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        settings = cls(
+            knowledge_dir=Path(env.get("KNOWLEDGE_DIR", "").strip() or "knowledge"),
+            discord_token=env.get("DISCORD_TOKEN", "").strip() or None,
+            guild_id=_int(env, "DISCORD_GUILD_ID", None),
+            ask_channel_ids=_ids(env, "ASK_CHANNEL_IDS"),
+            admin_role_ids=_ids(env, "ADMIN_ROLE_IDS"),
+            log_level=level,
+            cooldown_seconds=_float(env, "COOLDOWN_SECONDS", 10.0),
+            cooldown_questions=_int(env, "COOLDOWN_QUESTIONS", 3, minimum=1) or 3,
+            excerpts=min(_int(env, "ANSWER_EXCERPTS", 3, minimum=1) or 3, 10),
+        )
+        return settings if not overrides else cls(**{**settings.__dict__, **overrides})
