@@ -15,12 +15,13 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot.answers import DEFAULT_EXCERPTS, MAX_EXCERPTS, Answer
-from bot.engine import Engine
+from bot.engine import Engine, build_state
 from bot.evaluation import evaluate, load_questions
 from bot.knowledge.loader import load_knowledge_dir
 from bot.knowledge.models import KnowledgeError
 from bot.recommendations import Recommendations
 from bot.render import terminal
+from bot.search.semantic import semantic_installed
 from bot.settings import Settings, SettingsError
 
 
@@ -36,8 +37,19 @@ def _knowledge_dir(args: argparse.Namespace) -> Path:
     return Path(args.knowledge) if args.knowledge else Settings.from_env().knowledge_dir
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if args.knowledge:
+        settings = Settings.from_env(knowledge_dir=Path(args.knowledge))
+    return settings
+
+
 def _engine(args: argparse.Namespace) -> Engine:
-    return Engine.from_directory(_knowledge_dir(args))
+    """The engine as settings describe it; a semantic model that fails to load is one warning line."""
+    engine = Engine.from_settings(_settings(args))
+    if engine.semantic.error:
+        print(f"warning: {engine.semantic.error}; answering with lexical search", file=sys.stderr)
+    return engine
 
 
 def _excerpts(value: str) -> int:
@@ -83,9 +95,20 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def _planned_mode(settings: Settings) -> str:
+    """Which ranking `ask` and the bot will use, without loading a model."""
+    if settings.semantic == "off":
+        return "lexical (SEMANTIC=off)"
+    if not semantic_installed():
+        return "lexical (the semantic extra is not installed)"
+    return f"semantic ({settings.semantic_model}; lexical if the model cannot be loaded)"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    kb = load_knowledge_dir(_knowledge_dir(args), require_documents=False)
+    settings = _settings(args)
+    kb = load_knowledge_dir(settings.knowledge_dir, require_documents=False)
     print(terminal.render_check(kb))
+    print(f"Search: {_planned_mode(settings)}")
     if not kb.documents:
         print(f"error: {kb.directory}: no usable document found", file=sys.stderr)
         return 1
@@ -100,18 +123,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     engine = _engine(args)
-    result = evaluate(questions, lambda q: engine.ask(q))
-    figures = result.figures
+    results = {"lexical": evaluate(questions, Engine(build_state(engine.knowledge)).ask)}
+    if engine.state.semantic is not None:
+        results[engine.mode] = evaluate(questions, engine.ask)
+    main_result = list(results.values())[-1]
     if args.json:
-        print(json.dumps({"figures": figures, "failures": result.failures}, ensure_ascii=False))
+        print(json.dumps({"figures": main_result.figures, "modes": {m: r.figures for m, r in results.items()},
+                          "failures": main_result.failures}, ensure_ascii=False))
         return 0
+    figures = main_result.figures
     print(f"{len(questions)} questions ({figures['answerable']} answerable, {figures['unanswerable']} unanswerable)")
-    if result.failures:
-        print("failures:")
-        for question, why in result.failures:
+    if main_result.failures:
+        print(f"failures ({list(results)[-1]}):")
+        for question, why in main_result.failures:
             print(f"  - {question!r}: {why}")
-    print(f"hit@1 {figures['hit@1']}%  hit@3 {figures['hit@3']}%  quote@1 {figures['quote@1']}%  "
-          f"abstained {figures['abstained']}%  false abstentions {figures['false_abstentions']}")
+    width = max(len(m) for m in results) + 2
+    print(f"{'':20}" + "".join(f"{m:>{width}}" for m in results))
+    for label, key, unit in (("hit@1", "hit@1", "%"), ("hit@3", "hit@3", "%"), ("quote@1", "quote@1", "%"),
+                             ("abstained", "abstained", "%"), ("false abstentions", "false_abstentions", "")):
+        print(f"{label:20}" + "".join(f"{str(r.figures[key]) + unit:>{width}}" for r in results.values()))
     return 0
 
 

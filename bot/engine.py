@@ -15,11 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.answers import DEFAULT_EXCERPTS, Answer, answer_question
+from bot.excerpts import split_sentences
 from bot.knowledge.loader import load_knowledge_dir
 from bot.knowledge.models import Document, KnowledgeBase, Passage, Problem
 from bot.recommendations import Recommendations, extract_recommendations, filter_recommendations
 from bot.search.index import SearchIndex
 from bot.search.query import QueryAnalyser
+from bot.search.semantic import SemanticIndex, SemanticSetup, build_semantic_index, lexical_only, load_semantic
+from bot.settings import Settings
 
 _PROPER_NOUN = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-zA-Z]{2,}|[A-Z]{2,}[0-9]*)\b")
 
@@ -32,6 +35,7 @@ class EngineState:
     topics: tuple[str, ...]
     recommendations: Recommendations
     loaded_at: datetime
+    semantic: SemanticIndex | None = None
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,16 @@ def main_topics(documents: tuple[Document, ...], count: int = 8) -> tuple[str, .
     return tuple(word for word, n in counts.most_common() if word not in common and n > 1)[:count]
 
 
-def build_state(knowledge: KnowledgeBase) -> EngineState:
+def build_state(knowledge: KnowledgeBase, semantic: SemanticSetup | None = None) -> EngineState:
     """Index a loaded knowledge base (CPU work: call it off the event loop)."""
     index = SearchIndex(knowledge.passages)
+    dense = None
+    if semantic is not None and semantic.encoder is not None:
+        texts = [p.text for p in index.passages]
+        spans = [[(s.start, s.end) for s in split_sentences(t)] for t in texts]
+        dense = build_semantic_index(semantic.encoder, texts, semantic.cache, spans)
     return EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), main_topics(knowledge.documents),
-                       extract_recommendations(knowledge), datetime.now(UTC))
+                       extract_recommendations(knowledge), datetime.now(UTC), dense)
 
 
 def _passage_map(kb: KnowledgeBase) -> dict[str, Passage]:
@@ -103,14 +112,27 @@ def diff(old: KnowledgeBase | None, new: KnowledgeBase) -> ReloadReport:
 class Engine:
     """Answers questions from the knowledge directory; reloadable while serving."""
 
-    def __init__(self, state: EngineState):
+    def __init__(self, state: EngineState, semantic: SemanticSetup | None = None):
         self._state = state
+        self.semantic = semantic or lexical_only()
         self._reload_lock = threading.Lock()
 
     @classmethod
-    def from_directory(cls, directory: Path | str) -> Engine:
+    def from_directory(cls, directory: Path | str, semantic: SemanticSetup | None = None) -> Engine:
         """Load and index a knowledge directory; raises KnowledgeError if nothing usable is there."""
-        return cls(build_state(load_knowledge_dir(directory)))
+        return cls(build_state(load_knowledge_dir(directory), semantic), semantic)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Engine:
+        """The engine settings describe: knowledge directory, and the semantic stage when available."""
+        semantic = load_semantic(settings.semantic, settings.semantic_model, settings.embedding_cache)
+        return cls.from_directory(settings.knowledge_dir, semantic)
+
+    @property
+    def mode(self) -> str:
+        """"lexical" or "semantic (model)": what answers are ranked with."""
+        return self.semantic.mode if self._state.semantic is not None or self.semantic.encoder is None \
+            else "lexical"
 
     @property
     def state(self) -> EngineState:
@@ -132,7 +154,7 @@ class Engine:
     def ask(self, question: str, limit: int = DEFAULT_EXCERPTS, offset: int = 0) -> Answer:
         state = self._state  # one read: a concurrent reload cannot mix two knowledge bases
         return answer_question(state.knowledge, state.index, state.analyser, question, limit=limit,
-                               offset=offset, hint=self.hint(state))
+                               offset=offset, hint=self.hint(state), semantic=state.semantic)
 
     def recommendations(self, topic: str | None = None, document: str | None = None) -> Recommendations:
         """Recommendation lists and sentences, for one document and/or about a topic."""
@@ -165,5 +187,5 @@ class Engine:
                 return ReloadReport(error=reason, problems=tuple(problems), documents=len(old.documents),
                                     passages=len(old.passages))
             report = diff(old, new)
-            self._state = build_state(new)
+            self._state = build_state(new, self.semantic)
             return report

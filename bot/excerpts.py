@@ -16,6 +16,12 @@ _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]*[\"'”’)\]]*$")
 
 # A passage sentence this short rarely answers on its own ("Not likely.").
 SHORT_SENTENCE = 40
+# With the semantic stage, meaning picks the sentence only when no sentence holds this
+# share of the question's weighted words: on the dev set meaning as a tie-break among
+# lexically equal sentences lost quote@1 (MiniLM preferred "The risk of a clash ... over
+# Syria" to the sentence that says what Russia did there).
+WEAK_SENTENCE_MATCH = 0.5
+QUESTION_PENALTY = 0.2
 
 
 @dataclass(frozen=True)
@@ -63,19 +69,30 @@ def _sentence_score(text: str, span: Span, weights: Mapping[str, float],
 
 
 def select_excerpt(text: str, weights: Mapping[str, float], idf: Mapping[str, float],
-                   highlight: Collection[str]) -> Selection:
+                   highlight: Collection[str], sentence_sims: Mapping[tuple[int, int], float] | None = None,
+                   meaning_weight: float = 0.0) -> Selection:
     """The best sentence (distinct question terms first, then BM25), widened to two when that helps.
 
     A rhetorical question in the passage ("Maybe Putin can help with North
     Korea?") ranks below a statement with the same words, and when it is
     still the best it takes the next sentence along, which holds the answer.
+    With the semantic stage, a sentence's similarity to the question counts
+    too (``meaning_weight`` of the score), so a paraphrase can win.
     """
     spans = split_sentences(text) or [Span(0, len(text))]
+    total = sum(weights.values()) or 1.0
     scored = []
     for i, span in enumerate(spans):
         coverage, bm25, matched = _sentence_score(text, span, weights, idf)
         is_question = text[span.start:span.end].rstrip("\"'”’) ").endswith("?")
         scored.append((coverage - (0.5 if is_question else 0.0), bm25, -i, matched, is_question))
+    if sentence_sims and meaning_weight and max(s[0] for s in scored) < WEAK_SENTENCE_MATCH * total:
+        # No sentence holds even half the question's words: a paraphrase. Meaning decides,
+        # still below a statement for a rhetorical question.
+        scored = [((1 - meaning_weight) * lexical / total
+                   + meaning_weight * sentence_sims.get((spans[i].start, spans[i].end), 0.0)
+                   - (QUESTION_PENALTY if is_question else 0.0), bm25, order, matched, is_question)
+                  for i, (lexical, bm25, order, matched, is_question) in enumerate(scored)]
     best = max(range(len(spans)), key=lambda i: scored[i][:3])
     first = last = best
     _, _, _, matched, is_question = scored[best]

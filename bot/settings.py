@@ -51,6 +51,23 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    aliases = {"1": "on", "true": "on", "yes": "on", "0": "off", "false": "off", "no": "off"}
+    value = aliases.get(raw, raw)
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return value
+
+
+def _cache_path(raw: str | None, state_dir: Path) -> Path | None:
+    """EMBEDDING_CACHE: a file path (default: in the state folder); "off" disables the on-disk cache."""
+    raw = (raw or "").strip()
+    if not raw:
+        return state_dir / "embeddings.sqlite3"
+    return None if raw.lower() in ("off", "none") else Path(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     knowledge_dir: Path = Path("knowledge")
@@ -62,6 +79,11 @@ class Settings:
     cooldown_seconds: float = 10.0
     cooldown_questions: int = 3
     excerpts: int = 3
+    # Small files the bot keeps between runs (the fingerprint of the last slash-command sync).
+    state_dir: Path = Path("data")
+    semantic: str = "auto"  # auto: on when the [semantic] extra is installed; on; off
+    semantic_model: str = "all-MiniLM-L6-v2"
+    embedding_cache: Path | None = Path("data/embeddings.sqlite3")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -80,5 +102,9 @@ class Settings:
             cooldown_seconds=_float(env, "COOLDOWN_SECONDS", 10.0),
             cooldown_questions=_int(env, "COOLDOWN_QUESTIONS", 3, minimum=1) or 3,
             excerpts=min(_int(env, "ANSWER_EXCERPTS", 3, minimum=1) or 3, 10),
+            state_dir=Path(env.get("STATE_DIR", "").strip() or "data"),
+            semantic=_choice(env, "SEMANTIC", ("auto", "on", "off"), "auto"),
+            semantic_model=env.get("SEMANTIC_MODEL", "").strip() or "all-MiniLM-L6-v2",
+            embedding_cache=_cache_path(env.get("EMBEDDING_CACHE"), Path(env.get("STATE_DIR", "").strip() or "data")),
         )
         return settings if not overrides else cls(**{**settings.__dict__, **overrides})

@@ -13,6 +13,15 @@ BUNDLED = Path(__file__).resolve().parent.parent / "knowledge"
 ARTICLE = "why-talking-to-putin-wont-work.md"
 
 
+@pytest.fixture(autouse=True)
+def lexical_by_default(monkeypatch, tmp_path):
+    """Tests run lexically and keep no state in the working tree unless they ask otherwise
+    (tests/test_semantic.py turns the semantic stage on)."""
+    monkeypatch.setenv("SEMANTIC", "off")
+    monkeypatch.setenv("EMBEDDING_CACHE", str(tmp_path / "embeddings.sqlite3"))
+    monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
+
+
 @pytest.fixture
 def knowledge_dir(tmp_path: Path) -> Path:
     """A writable copy of the bundled knowledge directory."""
