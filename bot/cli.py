@@ -15,6 +15,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot.answers import DEFAULT_EXCERPTS, MAX_EXCERPTS, Answer
+from bot.benchmark import bench_knowledge
 from bot.engine import Engine, build_state
 from bot.evaluation import evaluate, load_questions
 from bot.knowledge.loader import load_knowledge_dir
@@ -145,6 +146,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    figures = bench_knowledge(_settings(args))
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:16} {value}")
+    return 0
+
+
 CHAT_HELP = """Type a question, or:
   more                 more excerpts for the last question
   full N               the whole paragraph of excerpt N
@@ -225,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--document", help="only this document (id or title)")
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(func=cmd_recommendations)
+
+    bench = sub.add_parser("bench", parents=[common],
+                           help="time start-up, memory and answers on the knowledge base")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)
 
     src = sub.add_parser("sources", parents=[common], help="list the documents in the knowledge base")
     src.set_defaults(func=cmd_sources)
