@@ -16,7 +16,6 @@ import numpy as np
 
 from bot.excerpts import Selection, Span, select_excerpt
 from bot.knowledge.models import Document, KnowledgeBase, Passage
-from bot.search.analysis import tokens
 from bot.search.index import SearchIndex
 from bot.search.query import ALIAS_WEIGHT, Query, QueryAnalyser
 
@@ -131,24 +130,42 @@ def cite(document: Document, passage: Passage, number: int) -> Citation:
                     document.publication, document.published_text, document.url)
 
 
-def coverage(query: Query, index: SearchIndex, present: Collection[str]) -> float:
-    """IDF-weighted share of the question's topic words among ``present`` terms.
+class Coverage:
+    """IDF-weighted share of the question's topic words that a passage (or a quote) holds.
 
     An unknown word weighs as much as the rarest known one: "Russia in
     Venezuela" is mostly about Venezuela, which the knowledge base never names.
+    Weights are worked out once per question; a passage then costs a few set lookups.
     """
-    total = covered = 0.0
-    for word in query.content_words:
-        known = [t for t in word.terms + word.aliases if index.knows(t)]
-        weight = max(index.idf(t) for t in known) if word.known and known else index.max_idf
-        if word.name and not word.known:
-            weight *= UNKNOWN_NAME_WEIGHT
-        total += weight
-        if any(t in present for t in word.terms):
-            covered += weight * (TYPO_CREDIT if word.correction else 1.0)
-        elif any(t in present for t in word.aliases):
-            covered += weight * ALIAS_WEIGHT
-    return covered / total if total else 0.0
+
+    def __init__(self, query: Query, index: SearchIndex):
+        self.index = index
+        self.words: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = []  # (weight, terms, aliases)
+        self.total = 0.0
+        for word in query.content_words:
+            known = [t for t in word.terms + word.aliases if index.knows(t)]
+            weight = max(index.idf(t) for t in known) if word.known and known else index.max_idf
+            if word.name and not word.known:
+                weight *= UNKNOWN_NAME_WEIGHT
+            self.total += weight
+            self.words.append((weight * (TYPO_CREDIT if word.correction else 1.0), word.terms, word.aliases))
+
+    def __call__(self, present: Collection[str]) -> float:
+        covered = 0.0
+        for weight, terms, aliases in self.words:
+            if any(t in present for t in terms):
+                covered += weight
+            elif any(t in present for t in aliases):
+                covered += weight * ALIAS_WEIGHT
+        return covered / self.total if self.total else 0.0
+
+    def of_passages(self, positions: np.ndarray) -> np.ndarray:
+        """Coverage of many passages at once, from the postings."""
+        covered = np.zeros(len(positions))
+        for weight, terms, aliases in self.words:
+            direct = self.index.holding(terms, positions)
+            covered += weight * direct + weight * ALIAS_WEIGHT * (self.index.holding(aliases, positions) & ~direct)
+        return covered / self.total if self.total else covered
 
 
 @dataclass(frozen=True)
@@ -172,25 +189,44 @@ class _Candidate:
         return self.bm25 * self.coverage * (1 + QUOTE_COVERAGE_BONUS * self.quote_coverage)
 
 
-def _candidate(query: Query, index: SearchIndex, position: int, bm25: float,
-               sentence_sims: dict[tuple[int, int], float] | None = None, similarity: float = 0.0) -> _Candidate:
+def _candidate(query: Query, index: SearchIndex, coverage: Coverage, position: int, bm25: float,
+               passage_coverage: float, sentence_sims: dict[tuple[int, int], float] | None = None,
+               similarity: float = 0.0) -> _Candidate:
     text = index.passages[position].text
-    selection = select_excerpt(text, query.weights, index.bm25.idf, query.highlight_terms, sentence_sims,
+    selection = select_excerpt(text, query.weights, index.idf_map, query.highlight_terms, sentence_sims,
                                SENTENCE_MEANING_WEIGHT if sentence_sims else 0.0)
-    quoted = {t for tok in tokens(text[selection.start:selection.end]) for t in tok.terms}
-    return _Candidate(position, bm25, coverage(query, index, index.passage_terms(position)),
-                      coverage(query, index, quoted), selection, similarity)
+    return _Candidate(position, bm25, passage_coverage, coverage(selection.matched), selection, similarity)
 
 
-def rank_lexical(query: Query, index: SearchIndex) -> list[_Candidate]:
-    candidates = [_candidate(query, index, pos, bm25) for pos, bm25 in index.search(query.weights, k=CANDIDATES)]
-    candidates = [dataclasses.replace(c, score=c.lexical) for c in candidates]
-    candidates.sort(key=lambda c: (-c.score, c.position))
-    return candidates
+def rank_lexical(query: Query, index: SearchIndex, needed: int) -> list[_Candidate]:
+    """The best ``needed`` candidates in order (and any others worked out on the way).
 
-
-def metadata_mask(index: SearchIndex) -> np.ndarray:
-    return np.fromiter((p.kind == "metadata" for p in index.passages), dtype=bool, count=len(index.passages))
+    Candidates are taken by BM25 x coverage; the quote bonus can at most
+    multiply that by 1 + QUOTE_COVERAGE_BONUS, so once that bound falls below
+    the needed-th score found, no later candidate can enter the page and the
+    rest are never excerpted. The order of the first ``needed`` is exact.
+    """
+    ranked = index.search(query.weights, k=CANDIDATES)
+    if not ranked:
+        return []
+    coverage = Coverage(query, index)
+    positions = np.fromiter((p for p, _ in ranked), dtype=np.int64, count=len(ranked))
+    covered = coverage.of_passages(positions)
+    bounds = sorted(((bm25 * covered[i], pos, bm25, float(covered[i])) for i, (pos, bm25) in enumerate(ranked)),
+                    key=lambda b: (-b[0], b[1]))
+    done: list[_Candidate] = []
+    scores: list[float] = []
+    for bound, pos, bm25, passage_coverage in bounds:
+        best_possible = bound * (1 + QUOTE_COVERAGE_BONUS)
+        if scores and best_possible < MIN_RELATIVE_SCORE * scores[0]:
+            break
+        if len(scores) >= needed and best_possible < scores[needed - 1]:
+            break
+        candidate = _candidate(query, index, coverage, pos, bm25, passage_coverage)
+        done.append(dataclasses.replace(candidate, score=candidate.lexical))
+        scores = sorted((c.score for c in done), reverse=True)
+    done.sort(key=lambda c: (-c.score, c.position))
+    return done
 
 
 def rank_hybrid(query: Query, index: SearchIndex, semantic: SemanticIndex,
@@ -203,12 +239,15 @@ def rank_hybrid(query: Query, index: SearchIndex, semantic: SemanticIndex,
     similarity = semantic.passage_similarity(vector)
     # Metadata lines ("Title: Why Talking to Putin Won't Work") are short and close to any
     # question naming the subject; they are found by their field words, lexically.
-    body_similarity = np.where(metadata_mask(index), 0.0, similarity)
+    body_similarity = np.where(index.metadata_mask, 0.0, similarity)
     lexical = dict(index.search(query.weights, k=CANDIDATES))
     dense = np.argsort(-body_similarity, kind="stable")[:DENSE_CANDIDATES]
     positions = list(dict.fromkeys([*lexical, *(int(p) for p in dense)]))
-    candidates = [_candidate(query, index, pos, lexical.get(pos, 0.0), semantic.sentence_similarity(vector, pos),
-                             float(body_similarity[pos])) for pos in positions]
+    coverage = Coverage(query, index)
+    covered = coverage.of_passages(np.asarray(positions, dtype=np.int64))
+    candidates = [_candidate(query, index, coverage, pos, lexical.get(pos, 0.0), float(covered[i]),
+                             semantic.sentence_similarity(vector, pos), float(body_similarity[pos]))
+                  for i, pos in enumerate(positions)]
     best_any = float(similarity.max()) if len(similarity) else 0.0
     best_body = float(body_similarity.max()) if len(similarity) else 0.0
     return candidates, best_any, best_body
@@ -235,7 +274,7 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
     if not query.words:
         return Answer(shown, False, NOT_A_QUESTION, hint=hint)
     if semantic is None:
-        ranked = rank_lexical(query, index)
+        ranked = rank_lexical(query, index, offset + limit + 1)
         answerable = bool(ranked) and ranked[0].coverage >= MIN_COVERAGE
     else:
         candidates, best_any, best_body = rank_hybrid(query, index, semantic, query.text)

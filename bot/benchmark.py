@@ -68,3 +68,182 @@ def bench_knowledge(settings: Settings) -> dict[str, object]:
         "answer_p99_ms": round(answer.p99_ms, 2),
         "questions": answer.count,
     }
+
+
+# --- Synthetic knowledge bases -------------------------------------------------------------
+
+_SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"] + ["ka", "lo", "ri", "en", "ar", "ol"]
+
+
+def synthetic_word(rank: int) -> str:
+    """A pronounceable made-up word for a vocabulary rank: deterministic, distinct per rank."""
+    syllables = []
+    n = rank + 1
+    while n:
+        n, digit = divmod(n, len(_SYLLABLES))
+        syllables.append(_SYLLABLES[digit])
+    return "".join(syllables)
+
+
+def synthetic_passages(count: int, seed: int = 7, vocabulary: int | None = None) -> list[str]:
+    """Paragraphs of 20-180 words (log-normal, median ~70) from a Zipf-like vocabulary, in sentences."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    vocabulary = vocabulary or max(2_000, min(200_000, count // 2))
+    ranks = np.arange(1, vocabulary + 1)
+    weights = 1.0 / ranks ** 1.07
+    weights /= weights.sum()
+    words = [synthetic_word(i) for i in range(vocabulary)]
+    lengths = np.clip(rng.lognormal(np.log(70), 0.5, size=count).astype(int), 20, 180)
+    drawn = rng.choice(vocabulary, size=int(lengths.sum()), p=weights)
+    passages, position = [], 0
+    for length in lengths:
+        chunk = [words[i] for i in drawn[position:position + length]]
+        position += length
+        sentences, start = [], 0
+        while start < len(chunk):
+            end = start + int(rng.integers(8, 25))
+            sentence = chunk[start:end]
+            sentences.append(sentence[0].capitalize() + " " + " ".join(sentence[1:]) + ".")
+            start = end
+        passages.append(" ".join(sentences))
+    return passages
+
+
+def synthetic_questions(texts: Sequence[str], count: int, seed: int = 11) -> list[str]:
+    """Questions of 2-4 words taken from random passages; one in ten has a typo, one in ten an unknown word."""
+    import numpy as np
+
+    from bot.search.analysis import index_words, word_terms
+
+    rng = np.random.default_rng(seed)
+    questions = []
+    while len(questions) < count:
+        words = [w for w in index_words(texts[int(rng.integers(len(texts)))]) if word_terms(w)]
+        if len(words) < 4:
+            continue
+        picked = [words[int(i)] for i in rng.choice(len(words), size=int(rng.integers(2, 5)), replace=False)]
+        roll = rng.random()
+        if roll < 0.1:
+            long_words = [i for i, w in enumerate(picked) if len(w) >= 6]
+            if long_words:
+                i = long_words[0]
+                w = picked[i]
+                picked[i] = w[:2] + w[3] + w[2] + w[4:]  # a transposition
+        elif roll < 0.2:
+            picked.append("quixotry")
+        questions.append("what about " + " ".join(picked) + "?")
+    return questions
+
+
+def _knowledge_base(texts: Sequence[str], per_document: int = 100):
+    """Documents of ``per_document`` passages each, as the loader would make them."""
+    from pathlib import Path
+
+    from bot.knowledge.models import Document, KnowledgeBase, Passage
+
+    documents = []
+    for d, start in enumerate(range(0, len(texts), per_document)):
+        doc_id = f"synthetic-{d:05d}"
+        passages = tuple(Passage(f"{doc_id}#p{i}", doc_id, "paragraph", text, i)
+                         for i, text in enumerate(texts[start:start + per_document], 1))
+        documents.append(Document(doc_id, f"Synthetic {d}", Path(f"{doc_id}.md"), passages))
+    return KnowledgeBase(Path("synthetic"), tuple(documents))
+
+
+def write_knowledge(directory, texts: Sequence[str], per_document: int = 100) -> int:
+    """Write the synthetic base as Markdown knowledge files; returns the number of files."""
+    from pathlib import Path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = 0
+    for d, start in enumerate(range(0, len(texts), per_document)):
+        body = "\n\n".join(texts[start:start + per_document])
+        (directory / f"synthetic-{d:05d}.md").write_text(
+            f"---\ntitle: Synthetic {d}\nauthor: Bench Mark\npublished: 2024-01-01\n---\n\n{body}\n", encoding="utf-8")
+        files += 1
+    return files
+
+
+async def _loop_stall_during(work: Callable[[], object], interval: float = 0.005) -> tuple[float, float]:
+    """Run ``work`` in a thread (as the bot does) while a probe measures how late the event loop wakes."""
+    import asyncio
+
+    worst = 0.0
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        nonlocal worst
+        loop = asyncio.get_running_loop()
+        while not done.is_set():
+            start = loop.time()
+            await asyncio.sleep(interval)
+            worst = max(worst, loop.time() - start - interval)
+
+    task = asyncio.create_task(probe())
+    start = time.perf_counter()
+    await asyncio.to_thread(work)
+    elapsed = time.perf_counter() - start
+    done.set()
+    await task
+    return worst * 1000, elapsed
+
+
+def bench_synthetic(passages: int, queries: int, reference_queries: int = 50, seed: int = 7,
+                    loop_probe: bool = True) -> dict[str, object]:
+    """Index build, memory, search and answer latency at scale, against naive rank-bm25."""
+    import asyncio
+
+    import numpy as np
+
+    from bot.engine import build_state
+    from bot.search.index import LuceneBM25, passage_terms
+
+    texts = synthetic_passages(passages, seed)
+    questions = synthetic_questions(texts, queries)
+    kb = _knowledge_base(texts)
+    start = time.perf_counter()
+    state = build_state(kb)
+    build = time.perf_counter() - start
+    rss = peak_rss_mib()
+    engine = Engine(state)
+    analyse = state.analyser.analyse
+    search = time_calls(lambda q: state.index.search(analyse(q).weights, k=50), questions)
+    answer = time_calls(engine.ask, questions)
+    stall = elapsed = None
+    if loop_probe:
+        stall, elapsed = asyncio.run(_loop_stall_during(lambda: build_state(kb)))
+
+    # The naive reference: rank-bm25 with the same variant and parameters, get_scores over every passage.
+    reference = LuceneBM25([passage_terms(p) for p in state.index.passages])
+    subset = questions[:reference_queries]
+    identical = 0
+    samples = []
+    for question in subset:
+        terms = list(analyse(question).weights)
+        t0 = time.perf_counter()
+        scores = reference.get_scores(terms)
+        top = np.argsort(-scores, kind="stable")[:10]
+        samples.append((time.perf_counter() - t0) * 1000)
+        expected = [int(i) for i in top if scores[i] > 0]
+        ours = state.index.search(dict.fromkeys(terms, 1.0), k=10)
+        identical += ([i for i, _ in ours] == expected
+                      and all(abs(s - scores[i]) <= 1e-9 for i, s in ours))
+    naive_p50 = statistics.median(samples)
+    return {
+        "passages": passages,
+        "queries": len(questions),
+        "index_build_s": round(build, 2),
+        "peak_rss_mib": round(rss, 1),
+        "search_p50_ms": round(search.p50_ms, 3),
+        "search_p99_ms": round(search.p99_ms, 3),
+        "answer_p50_ms": round(answer.p50_ms, 3),
+        "answer_p99_ms": round(answer.p99_ms, 3),
+        "naive_rank_bm25_p50_ms": round(naive_p50, 3),
+        "answer_speedup_p50": round(naive_p50 / answer.p50_ms, 1),
+        "identical_to_reference": f"{identical}/{len(subset)}",
+        "reload_loop_stall_max_ms": None if stall is None else round(stall, 1),
+        "reload_in_thread_s": None if elapsed is None else round(elapsed, 2),
+    }

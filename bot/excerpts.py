@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from bot.search.analysis import tokens
+from bot.search.analysis import word_spans
 
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr gen sen rep gov lt col sgt capt st jr sr prof no vs etc e.g i.e jan feb mar apr jun jul aug "
@@ -53,19 +53,7 @@ class Selection:
     start: int
     end: int
     highlights: tuple[Span, ...]  # offsets relative to the selection
-
-
-def _sentence_score(text: str, span: Span, weights: Mapping[str, float],
-                    idf: Mapping[str, float]) -> tuple[float, float, set[str]]:
-    matched: dict[str, int] = {}
-    for tok in tokens(text[span.start:span.end]):
-        for term in tok.terms:
-            if term in weights:
-                matched[term] = matched.get(term, 0) + 1
-    coverage = sum(weights[t] for t in matched)
-    # The saturating tf part of BM25 within the sentence breaks ties between equal coverage.
-    bm25 = sum(weights[t] * idf.get(t, 0.0) * tf * 2.2 / (tf + 1.2) for t, tf in matched.items())
-    return coverage, bm25, set(matched)
+    matched: frozenset[str] = frozenset()  # question terms the selection holds
 
 
 def select_excerpt(text: str, weights: Mapping[str, float], idf: Mapping[str, float],
@@ -80,12 +68,23 @@ def select_excerpt(text: str, weights: Mapping[str, float], idf: Mapping[str, fl
     too (``meaning_weight`` of the score), so a paraphrase can win.
     """
     spans = split_sentences(text) or [Span(0, len(text))]
+    words = word_spans(text)
     total = sum(weights.values()) or 1.0
     scored = []
+    w = 0
     for i, span in enumerate(spans):
-        coverage, bm25, matched = _sentence_score(text, span, weights, idf)
+        matched: dict[str, int] = {}
+        while w < len(words) and words[w][0] < span.end:
+            if words[w][0] >= span.start:
+                for term in words[w][2]:
+                    if term in weights:
+                        matched[term] = matched.get(term, 0) + 1
+            w += 1
+        coverage = sum(weights[t] for t in matched)
+        # The saturating tf part of BM25 within the sentence breaks ties between equal coverage.
+        bm25 = sum(weights[t] * idf.get(t, 0.0) * tf * 2.2 / (tf + 1.2) for t, tf in matched.items())
         is_question = text[span.start:span.end].rstrip("\"'”’) ").endswith("?")
-        scored.append((coverage - (0.5 if is_question else 0.0), bm25, -i, matched, is_question))
+        scored.append((coverage - (0.5 if is_question else 0.0), bm25, -i, set(matched), is_question))
     if sentence_sims and meaning_weight and max(s[0] for s in scored) < WEAK_SENTENCE_MATCH * total:
         # No sentence holds even half the question's words: a paraphrase. Meaning decides,
         # still below a statement for a rhetorical question.
@@ -109,6 +108,7 @@ def select_excerpt(text: str, weights: Mapping[str, float], idf: Mapping[str, fl
             j = j if gain > 0 else best + 1
             first, last = min(best, j), max(best, j)
     start, end = spans[first].start, spans[last].end
-    marks = tuple(Span(tok.start, tok.end) for tok in tokens(text[start:end])
-                  if any(t in highlight for t in tok.terms))
-    return Selection(start, end, marks)
+    marks = tuple(Span(ws - start, we - start) for ws, we, terms in words
+                  if ws >= start and we <= end and any(t in highlight for t in terms))
+    quoted = frozenset(t for i in range(first, last + 1) for t in scored[i][3])
+    return Selection(start, end, marks, quoted)

@@ -71,8 +71,8 @@ def extract_recommendations(kb: KnowledgeBase) -> Recommendations:
             if prescriptive:
                 lists.append(RecommendationList(doc, intro, intro_passage, tuple(items)))
         for p in doc.body:
-            if p.kind != "paragraph":
-                continue
+            if p.kind != "paragraph" or not _PROSE_CUE.search(p.text):
+                continue  # most paragraphs recommend nothing: skip sentence splitting for them
             spans = split_sentences(p.text)
             for n, span in enumerate(spans):
                 text = p.text[span.start:span.end]

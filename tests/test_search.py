@@ -7,7 +7,7 @@ from rank_bm25 import BM25Okapi
 from bot.knowledge import load_knowledge_dir
 from bot.knowledge.models import Passage
 from bot.search.analysis import analyse
-from bot.search.index import LuceneBM25, SearchIndex
+from bot.search.index import LuceneBM25, SearchIndex, passage_terms
 from tests.conftest import BUNDLED
 
 
@@ -35,9 +35,12 @@ def test_a_term_in_every_passage_still_ranks_a_passage_that_has_it_twice():
 def test_search_scores_equal_rank_bm25_reference():
     kb = load_knowledge_dir(BUNDLED)
     index = SearchIndex(kb.passages)
-    for question in ["russia syria assad", "sanctions energy europe", "putin regime corrupt kleptocratic"]:
-        terms = analyse(question)
-        reference = index.bm25.get_scores(terms)
+    reference_index = LuceneBM25([passage_terms(p) for p in kb.passages])
+    assert index.idf_map == reference_index.idf
+    for question in ["russia syria assad", "sanctions energy europe", "putin regime corrupt kleptocratic",
+                     "who wrote it", "al-qaida g20"]:
+        terms = [t for t in analyse(question)] + (["@author"] if "wrote" in question else [])
+        reference = reference_index.get_scores(terms)
         ranked = index.search({t: 1.0 for t in terms})
         assert [i for i, _ in ranked] == [int(i) for i in np.argsort(-reference, kind="stable") if reference[i] > 0]
         for i, score in ranked:
@@ -47,6 +50,22 @@ def test_search_scores_equal_rank_bm25_reference():
 def test_top_k_keeps_the_best():
     index = SearchIndex(passages(*[f"word{i} common" for i in range(20)], "common common common"))
     assert index.search({"common": 1.0}, k=1)[0][0] == 20
+
+
+def test_synthetic_corpus_matches_the_reference():
+    from bot.benchmark import synthetic_passages
+
+    texts = synthetic_passages(400, seed=3)
+    index = SearchIndex(passages(*texts))
+    reference_index = LuceneBM25([passage_terms(p) for p in index.passages])
+    for text in texts[:20]:
+        terms = list(dict.fromkeys(analyse(text)[:4]))
+        reference = reference_index.get_scores(terms)
+        top = index.search({t: 1.0 for t in terms}, k=10)
+        expected = sorted(range(len(texts)), key=lambda i: (-reference[i], i))[:10]
+        assert [i for i, _ in top] == expected
+        assert all(score == pytest.approx(reference[i], abs=1e-9) for i, score in top)
+    assert index.passage_terms(0) == frozenset(passage_terms(index.passages[0]))
 
 
 def test_unknown_terms_find_nothing():

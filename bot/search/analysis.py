@@ -88,6 +88,16 @@ def tokens(text: str) -> list[Token]:
     return [Token(m.group(), m.start(), m.end(), word_terms(m.group())) for m in _TOKEN.finditer(folded)]
 
 
+def word_spans(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, stems) of every word: tokens() without the objects, for hot paths."""
+    return [(m.start(), m.end(), word_terms(m.group())) for m in _TOKEN.finditer(fold(text))]
+
+
+def index_words(text: str) -> list[str]:
+    """The folded words of a text, without offsets: the fast path for indexing."""
+    return _TOKEN.findall(fold(text))
+
+
 def analyse(text: str) -> list[str]:
     """The stems of a text, in order, repeats kept (what BM25 counts)."""
     return [term for token in tokens(text) for term in token.terms]

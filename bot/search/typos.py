@@ -3,7 +3,6 @@ does not know, against the words it does, within a small edit distance."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 
 
@@ -45,23 +44,53 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
 class Speller:
-    """Corrects unknown words to the closest known word (fewest edits, then most passages)."""
+    """Corrects unknown words to the closest known word (fewest edits, then most passages).
+
+    Candidates come from a deletion index (SymSpell's idea): a known word is
+    filed under itself and each single-letter deletion of it; a question word
+    looks up itself and its deletions (two levels for long words), and only
+    those candidates are measured. That finds every word one edit away,
+    transpositions included, and two-edit matches where at most one of the
+    edits removes a letter from the known word; a lookup costs microseconds
+    whatever the vocabulary size.
+    """
 
     def __init__(self, words: Iterable[tuple[str, int]]):
-        self._by_length: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        self._counts: dict[str, int] = {}
+        self._index: dict[str, str | list[str]] = {}
         for word, count in words:
-            if word.isalpha():
-                self._by_length[len(word)].append((word, count))
+            if not word.isalpha() or len(word) < 4:
+                continue
+            self._counts[word] = count
+            for key in (word, *_deletes(word)):
+                filed = self._index.get(key)
+                if filed is None:
+                    self._index[key] = word
+                elif isinstance(filed, str):
+                    if filed != word:
+                        self._index[key] = [filed, word]
+                elif word not in filed:
+                    filed.append(word)
+
+    def _filed(self, key: str) -> list[str]:
+        filed = self._index.get(key)
+        return [] if filed is None else [filed] if isinstance(filed, str) else filed
 
     def correct(self, word: str) -> str | None:
         limit = max_edits(word)
         if limit == 0 or not word.isalpha():
             return None
+        probes = {word} | _deletes(word)
+        if limit >= 2:
+            probes |= {d for p in _deletes(word) for d in _deletes(p)}
         best: tuple[int, int, str] | None = None
-        for length in range(len(word) - limit, len(word) + limit + 1):
-            for known, count in self._by_length.get(length, ()):
-                distance = edit_distance(word, known, limit)
-                if distance <= limit and (best is None or (distance, -count) < best[:2]):
-                    best = (distance, -count, known)
+        for known in {k for p in probes for k in self._filed(p)}:
+            distance = edit_distance(word, known, limit)
+            if distance <= limit and (best is None or (distance, -self._counts[known], known) < best):
+                best = (distance, -self._counts[known], known)
         return best[2] if best else None
