@@ -287,7 +287,6 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
     if not answerable:
         return Answer(shown, False, NOT_FOUND, corrections=query.corrections, hint=hint)
     top_score = ranked[0].score
-    documents = {d.id: d for d in kb.documents}
     excerpts: list[Excerpt] = []
     seen_quotes: set[str] = set()
     for candidate in ranked:
@@ -300,7 +299,7 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
         if key in seen_quotes:  # the same words in two places: quote them once
             continue
         seen_quotes.add(key)
-        citation = cite(documents[passage.document_id], passage, len(excerpts) + 1)
+        citation = cite(kb.document(passage.document_id), passage, len(excerpts) + 1)
         excerpts.append(Excerpt(quote, passage, citation, candidate.score, selection.highlights,
                                 selection.start > 0, selection.end < len(passage.text.rstrip())))
     page = tuple(excerpts[offset:offset + limit])

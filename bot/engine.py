@@ -136,8 +136,7 @@ class Engine:
     @property
     def mode(self) -> str:
         """"lexical" or "semantic (model)": what answers are ranked with."""
-        return self.semantic.mode if self._state.semantic is not None or self.semantic.encoder is None \
-            else "lexical"
+        return self.semantic.mode
 
     @property
     def state(self) -> EngineState:

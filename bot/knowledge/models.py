@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -86,12 +87,15 @@ class KnowledgeBase:
     def passages(self) -> tuple[Passage, ...]:
         return tuple(p for d in self.documents for p in d.passages)
 
+    @cached_property
+    def _by_id(self) -> dict[str, Document]:
+        return {d.id: d for d in self.documents}
+
     def document(self, document_id: str) -> Document | None:
-        return next((d for d in self.documents if d.id == document_id), None)
+        return self._by_id.get(document_id)
 
     def passage(self, passage_id: str) -> Passage | None:
-        doc_id = passage_id.split("#", 1)[0]
-        doc = self.document(doc_id)
+        doc = self.document(passage_id.split("#", 1)[0])
         if doc is None:
             return None
         return next((p for p in doc.passages if p.id == passage_id), None)
