@@ -10,4 +10,13 @@ from bot.knowledge import Document, KnowledgeBase, KnowledgeError, Passage, load
 from bot.settings import Settings
 
 __all__ = ["Answer", "Citation", "Document", "Engine", "Excerpt", "KnowledgeBase", "KnowledgeError", "Passage",
-           "ReloadReport", "Settings", "load_knowledge_dir"]
+           "ReloadReport", "Settings", "create_bot", "load_knowledge_dir"]
+
+
+def __getattr__(name: str):
+    # discord.py is imported only when the Discord bot is wanted, not by the terminal commands.
+    if name == "create_bot":
+        from bot.discord_app import create_bot
+
+        return create_bot
+    raise AttributeError(f"module 'bot' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The terminal front end: `python -m bot ask|chat|check|eval|recommendations|sources`.
+"""The terminal front end: `python -m bot ask|chat|check|eval|recommendations|sources|bench|run|sync`.
 
 Every command prints one clear line and exits non-zero on bad input; no traceback reaches the user.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot.answers import DEFAULT_EXCERPTS, MAX_EXCERPTS, Answer
-from bot.benchmark import bench_knowledge
+from bot.benchmark import bench_knowledge, bench_synthetic, synthetic_passages, write_knowledge
 from bot.engine import Engine, build_state
 from bot.evaluation import evaluate, load_questions
 from bot.knowledge.loader import load_knowledge_dir
@@ -51,6 +51,13 @@ def _engine(args: argparse.Namespace) -> Engine:
     if engine.semantic.error:
         print(f"warning: {engine.semantic.error}; answering with lexical search", file=sys.stderr)
     return engine
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
 
 
 def _excerpts(value: str) -> int:
@@ -147,12 +154,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    figures = bench_knowledge(_settings(args))
+    if args.write_knowledge:
+        if not args.passages:
+            raise CliError("--write-knowledge needs --passages N")
+        files = write_knowledge(args.write_knowledge, synthetic_passages(args.passages))
+        print(f"wrote {args.passages:,} passages in {files:,} files to {args.write_knowledge}")
+        return 0
+    if args.passages:
+        figures = bench_synthetic(args.passages, args.queries, loop_probe=not args.no_loop_probe)
+    else:
+        figures = bench_knowledge(_settings(args))
     if args.json:
         print(json.dumps(figures))
     else:
         for key, value in figures.items():
-            print(f"{key:16} {value}")
+            print(f"{key:26} {value}")
     return 0
 
 
@@ -162,6 +178,18 @@ CHAT_HELP = """Type a question, or:
   recommendations [T]  the recommendations (about topic T)
   sources              the documents in the knowledge base
   help, quit"""
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.discord_app.runner import run_bot  # discord.py is loaded only for the Discord bot
+
+    return run_bot(_settings(args))
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from bot.discord_app.runner import run_bot
+
+    return run_bot(Settings.from_env(), mode="sync")
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -237,13 +265,24 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(func=cmd_recommendations)
 
-    bench = sub.add_parser("bench", parents=[common],
-                           help="time start-up, memory and answers on the knowledge base")
+    bench = sub.add_parser("bench", parents=[common], help=(
+        "time index build, memory, search and answers: on a synthetic base (--passages) against naive "
+        "rank-bm25, or on the knowledge base"))
+    bench.add_argument("--passages", type=_positive, metavar="N", help="synthetic knowledge base of N passages")
+    bench.add_argument("--queries", type=_positive, default=200, metavar="Q", help="questions to time (200)")
+    bench.add_argument("--write-knowledge", metavar="DIR", help="write the synthetic base as knowledge files")
+    bench.add_argument("--no-loop-probe", action="store_true", help="skip timing the event loop during a reload")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=cmd_bench)
 
     src = sub.add_parser("sources", parents=[common], help="list the documents in the knowledge base")
     src.set_defaults(func=cmd_sources)
+
+    run = sub.add_parser("run", parents=[common], help="run the Discord bot (settings from the environment or .env)")
+    run.set_defaults(func=cmd_run)
+
+    sync = sub.add_parser("sync", help="register the bot's slash commands with Discord now, then exit")
+    sync.set_defaults(func=cmd_sync)
     return parser
 
 

@@ -79,7 +79,7 @@ class Settings:
     cooldown_seconds: float = 10.0
     cooldown_questions: int = 3
     excerpts: int = 3
-    # Small files the bot keeps between runs (the fingerprint of the last slash-command sync).
+    # Files kept between runs: the fingerprint of the last slash-command sync, the default embedding cache.
     state_dir: Path = Path("data")
     semantic: str = "auto"  # auto: on when the [semantic] extra is installed; on; off
     semantic_model: str = "all-MiniLM-L6-v2"

@@ -1,0 +1,73 @@
+"""What the knowledge base holds: ``/recommendations`` (with document autocomplete) and ``/sources``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.knowledge.models import Document
+from bot.render.embeds import CHOICE_LIMIT, no_recommendations_embed, recommendations_embeds, sources_embeds, trim
+
+if TYPE_CHECKING:
+    from bot.discord_app.bot import KnowledgeBot
+
+log = logging.getLogger(__name__)
+
+
+def document_choices(documents: Sequence[Document], typed: str) -> list[app_commands.Choice[str]]:
+    """Up to 25 documents whose title or id contains what was typed; the value is what the filter matches."""
+    typed = typed.strip().lower()
+    choices = []
+    for doc in documents:
+        if typed and typed not in doc.title.lower() and typed not in doc.id.lower():
+            continue
+        value = doc.id if len(doc.id) <= CHOICE_LIMIT else doc.title[:CHOICE_LIMIT]
+        choices.append(app_commands.Choice(name=trim(doc.title, CHOICE_LIMIT), value=value))
+        if len(choices) == 25:
+            break
+    return choices
+
+
+class Library(commands.Cog):
+    """The articles' recommendations and the documents they come from."""
+
+    def __init__(self, bot: KnowledgeBot):
+        self.bot = bot
+
+    @app_commands.command(name="recommendations", description="What the articles recommend, numbered and cited")
+    @app_commands.describe(topic="Only recommendations about this, e.g. energy or sanctions",
+                           document="Only this article")
+    async def recommendations(self, interaction: discord.Interaction,
+                              topic: app_commands.Range[str, None, 200] | None = None,
+                              document: app_commands.Range[str, None, 200] | None = None) -> None:
+        async with self.bot.guard(interaction, "/recommendations"):
+            engine = self.bot.engine
+            recs = await self.bot.respond_in_time(interaction,
+                                                  asyncio.to_thread(engine.recommendations, topic, document))
+            embeds = recommendations_embeds(recs) if recs else \
+                [no_recommendations_embed(topic, document, engine.knowledge.documents)]
+            await self.bot.reply(interaction, embeds=embeds)
+
+    @recommendations.autocomplete("document")
+    async def document_autocomplete(self, interaction: discord.Interaction,
+                                    current: str) -> list[app_commands.Choice[str]]:
+        try:
+            return document_choices(self.bot.engine.knowledge.documents, current)
+        except Exception:  # a failing autocomplete only loses the suggestions
+            log.exception("Document autocomplete failed")
+            return []
+
+    @app_commands.command(name="sources", description="The documents in the knowledge base, with their details")
+    async def sources(self, interaction: discord.Interaction) -> None:
+        async with self.bot.guard(interaction, "/sources"):
+            await self.bot.reply(interaction, embeds=sources_embeds(self.bot.engine.knowledge))
+
+
+async def setup(bot: KnowledgeBot) -> None:
+    await bot.add_cog(Library(bot))
