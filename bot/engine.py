@@ -153,7 +153,7 @@ class Engine:
         more = f" and {len(state.knowledge.documents) - 3} more" if len(state.knowledge.documents) > 3 else ""
         topics = ", ".join(state.topics[:6])
         about = f" — for example {topics}" if topics else ""
-        return f"I can answer questions about {titles}{more}{about}. Recommendations are listed separately."
+        return f"I can answer questions about {titles}{more}{about}."
 
     def ask(self, question: str, limit: int = DEFAULT_EXCERPTS, offset: int = 0) -> Answer:
         state = self._state  # one read: a concurrent reload cannot mix two knowledge bases

@@ -13,8 +13,10 @@ from bot.search.analysis import analyse
 _CUE = re.compile(
     r"\b(?:should(?!n)|must(?!n)|ought to|would do well to|had better|would be (?:much |far )?better|"
     r"it is time|recommend\w*|urge\w*|steps?|measures?|ways? to)\b", re.IGNORECASE)
+# "ought to" is left out of prose: "a brief look ought to convince any open-minded individual"
+# predicts rather than recommends, as it mostly does in argumentative writing.
 _PROSE_CUE = re.compile(
-    r"\b(?:should(?!n)|must(?!n)|ought to|would do well to|had better|would be (?:much |far )?better|"
+    r"\b(?:should(?!n)|must(?!n)|would do well to|had better|would be (?:much |far )?better|"
     r"it is time to|recommend\w*|urge\w*)\b", re.IGNORECASE)
 
 

@@ -37,7 +37,7 @@ def render_answer(answer: Answer, color: bool = False, width: int = 88) -> str:
     if not answer.answered:
         lines.append(answer.message)
         if answer.hint:
-            lines.append(answer.hint)
+            lines.append(f"{answer.hint} The articles' recommendations are listed by the recommendations command.")
         return "\n".join(lines)
     for excerpt in answer.excerpts:
         lines.append("")

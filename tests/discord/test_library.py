@@ -19,7 +19,7 @@ async def test_recommendations_are_numbered_and_cited(world):
     assert "**5.** Support diversification of energy supplies" in lists.description
     assert lists.footer.text == "David Kramer, The American Interest, July 6, 2017, ¶8"
     assert sentences.title == "Also recommended in the text"
-    assert f"**4.** “Trump should avoid personalizing relations with the Russian leader or appearing over-eager " \
+    assert f"**3.** “Trump should avoid personalizing relations with the Russian leader or appearing over-eager " \
            f"for improved ties with Moscow.” — [{TITLE}]({URL}), ¶9" in sentences.description
 
 
