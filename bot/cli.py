@@ -1,4 +1,4 @@
-"""The terminal front end: `python -m bot ask|chat|check|eval|recommendations|sources|bench|run|sync`.
+"""The terminal front end: `python -m bot ask|chat|check|eval|recommendations|sources|bench|run|sync|stats|export`.
 
 Every command prints one clear line and exits non-zero on bad input; no traceback reaches the user.
 """
@@ -6,6 +6,8 @@ Every command prints one clear line and exits non-zero on bad input; no tracebac
 from __future__ import annotations
 
 import argparse
+import asyncio
+import io
 import json
 import os
 import sys
@@ -24,6 +26,7 @@ from bot.recommendations import Recommendations
 from bot.render import terminal
 from bot.search.semantic import semantic_installed
 from bot.settings import Settings, SettingsError
+from bot.store import EVERYWHERE, Scope, Stats, StoreError, open_store
 
 
 class CliError(Exception):
@@ -192,6 +195,82 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return run_bot(Settings.from_env(), mode="sync")
 
 
+def _scope(value: str) -> Scope:
+    """--guild: a server id, or "dm" for direct messages."""
+    if value.strip().lower() in ("dm", "dms"):
+        return None
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError("must be a server id or dm")
+    return int(value)
+
+
+def _scope_text(scope: Scope) -> str:
+    if scope is EVERYWHERE:
+        return "all servers and direct messages"
+    return "direct messages" if scope is None else f"server {scope}"
+
+
+def render_stats(stats: Stats) -> str:
+    """The terminal's /kb stats."""
+    period = f"Last {stats.days:g} day(s), {_scope_text(stats.scope)}"
+    if not stats.questions:
+        return f"{period}: no questions."
+    lines = [f"{period}: {stats.questions} question(s), {stats.answered} answered ({stats.answer_rate:.0%})."]
+    if stats.topics:
+        lines.append("Busiest topics: " + ", ".join(f"{c.label} ({c.count})" for c in stats.topics))
+    if stats.documents:
+        lines.append("Most cited documents: " + ", ".join(f"{c.label} ({c.count})" for c in stats.documents))
+    if stats.unanswered:
+        lines.append("Unanswered questions (most asked first):")
+        lines += [f"  {u.count:>3}x  {u.text}  (last {u.last_asked:%Y-%m-%d %H:%M} UTC)" for u in stats.unanswered]
+    votes = stats.votes_up + stats.votes_down
+    lines.append(f"Feedback: {stats.votes_up} up, {stats.votes_down} down ({stats.approval:.0%} up)." if votes
+                 else "Feedback: no votes.")
+    if stats.voted_down:
+        lines.append("Excerpts most often voted down:")
+        lines += [f"  {p.down:>3} down {p.up:>3} up  {p.passage_id}" for p in stats.voted_down]
+    return "\n".join(lines)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    async def read() -> Stats:
+        store = await open_store(Settings.from_env(), read_only=True)
+        try:
+            return await store.stats(args.guild, days=args.days)
+        finally:
+            await store.close()
+
+    stats = asyncio.run(read())
+    print(json.dumps(stats.to_json(), ensure_ascii=False) if args.json else render_stats(stats))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    async def export(out: io.StringIO) -> int:
+        store = await open_store(Settings.from_env(), read_only=True)
+        try:
+            return await store.export(out, args.format, args.guild, days=args.days)
+        finally:
+            await store.close()
+
+    out = io.StringIO()  # the whole export first: a database error leaves no file behind
+    count = asyncio.run(export(out))
+    if not args.output or args.output == "-":
+        sys.stdout.write(out.getvalue())
+        return 0
+    target = Path(args.output)
+    partial = target.with_name(f".{target.name}.partial")  # renamed when complete: never half a file
+    try:
+        partial.write_text(out.getvalue(), encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as exc:
+        if partial.exists():
+            partial.unlink()
+        raise CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"Wrote {count} question(s) to {args.output}")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     engine = _engine(args)
     color = _color(args)
@@ -283,6 +362,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = sub.add_parser("sync", help="register the bot's slash commands with Discord now, then exit")
     sync.set_defaults(func=cmd_sync)
+
+    where = "server id, or dm for direct messages (default: all)"
+    stats = sub.add_parser("stats", help="questions, answer rate, topics, unanswered questions and feedback")
+    stats.add_argument("--days", type=_positive, default=30, metavar="N", help="the last N days (30)")
+    stats.add_argument("--guild", type=_scope, default=EVERYWHERE, metavar="ID", help=where)
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=cmd_stats)
+
+    export = sub.add_parser("export", help="write the question log (no user ids) as CSV or JSON")
+    export.add_argument("--format", choices=("csv", "json"), required=True)
+    export.add_argument("--output", metavar="FILE", help="write to FILE (default: standard output)")
+    export.add_argument("--guild", type=_scope, default=EVERYWHERE, metavar="ID", help=where)
+    export.add_argument("--days", type=_positive, metavar="N", help="only the last N days (default: everything kept)")
+    export.set_defaults(func=cmd_export)
     return parser
 
 
@@ -291,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except KnowledgeError as exc:
+    except (KnowledgeError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except (CliError, SettingsError) as exc:

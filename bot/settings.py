@@ -84,6 +84,10 @@ class Settings:
     semantic: str = "auto"  # auto: on when the [semantic] extra is installed; on; off
     semantic_model: str = "all-MiniLM-L6-v2"
     embedding_cache: Path | None = Path("data/embeddings.sqlite3")
+    # What the bot remembers (question log, feedback, server settings, reloads); default: in the state folder.
+    database_path: Path = Path("data/bot.sqlite3")
+    retention_days: int = 90  # questions and their votes older than this are deleted
+    hash_salt: str | None = field(default=None, repr=False)  # secret; unset: kept in <state_dir>/hash_salt
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -106,5 +110,9 @@ class Settings:
             semantic=_choice(env, "SEMANTIC", ("auto", "on", "off"), "auto"),
             semantic_model=env.get("SEMANTIC_MODEL", "").strip() or "all-MiniLM-L6-v2",
             embedding_cache=_cache_path(env.get("EMBEDDING_CACHE"), Path(env.get("STATE_DIR", "").strip() or "data")),
+            database_path=Path(env.get("DATABASE_PATH", "").strip()
+                               or Path(env.get("STATE_DIR", "").strip() or "data") / "bot.sqlite3"),
+            retention_days=_int(env, "RETENTION_DAYS", 90, minimum=1) or 90,
+            hash_salt=env.get("HASH_SALT", "").strip() or None,
         )
         return settings if not overrides else cls(**{**settings.__dict__, **overrides})

@@ -1,0 +1,298 @@
+"""What the bot remembers, as plain data, and the one interface every store backend implements.
+
+The Discord layer talks to a ``Store``; SQLite (``bot.store.sqlite``) is the embedded backend and a
+PostgreSQL one can implement the same methods. Nothing here knows which database is underneath:
+times are aware ``datetime`` objects in UTC, ids are ``int``/``str``, results are frozen dataclasses.
+
+Scopes: every record belongs to a Discord server (``guild_id``) or to direct messages (``None``).
+Reads that summarise take a ``Scope``: a server id, ``None`` for direct messages only, or
+``EVERYWHERE`` for the operator's view across all of them (the terminal's default). There is no
+default scope, so a server's view can never include another server's records by accident.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, Protocol, TextIO
+
+from bot.engine import ReloadReport
+
+UP, DOWN = 1, -1
+ExportFormat = Literal["csv", "json"]
+
+
+class Everywhere(enum.Enum):
+    EVERYWHERE = "everywhere"
+
+
+EVERYWHERE = Everywhere.EVERYWHERE
+Scope = int | None | Everywhere  # a server id; None: direct messages; EVERYWHERE: all servers and DMs
+
+
+class StoreError(Exception):
+    """The database cannot be used (damaged, too new, missing, unavailable); says where and why in one line."""
+
+    def __init__(self, where: Path | str, reason: str):
+        super().__init__(f"{where}: {reason}")
+        self.where = str(where)
+        self.reason = reason
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class UserHasher:
+    """Pseudonyms for Discord users: HMAC-SHA256 of the id with a secret salt, so no raw id is ever stored.
+
+    The same person gets the same pseudonym while the salt is kept (one vote per person per answer);
+    without the salt a pseudonym cannot be turned back into an id by trying every id.
+    """
+
+    def __init__(self, salt: bytes):
+        if not salt:
+            raise ValueError("the hash salt must not be empty")
+        self._salt = salt
+
+    def __call__(self, user_id: int) -> str:
+        return hmac.new(self._salt, f"discord-user:{int(user_id)}".encode(), hashlib.sha256).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question as the log keeps it. ``channel_id`` is None in direct messages (a DM channel names a user)."""
+
+    id: str
+    asked_at: datetime
+    guild_id: int | None
+    channel_id: int | None
+    asker_hash: str
+    question: str
+    answered: bool
+    passage_ids: tuple[str, ...]  # the cited passages, in the answer's order
+    latency_ms: int
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """A logged question with the votes its answer received (what the export writes)."""
+
+    question: QuestionRecord
+    votes_up: int = 0
+    votes_down: int = 0
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One person's vote on one answer; voting again replaces it."""
+
+    question_id: str
+    voter_hash: str
+    vote: int  # UP (+1) or DOWN (-1)
+    voted_at: datetime
+
+
+@dataclass(frozen=True)
+class GuildSettings:
+    """A server's own settings (``/kb settings``); None means "the bot-wide setting from the environment"."""
+
+    guild_id: int
+    answer_channel_ids: frozenset[int] | None = None  # None: ASK_CHANNEL_IDS
+    public_answers: bool = True
+    cooldown_seconds: float | None = None  # None: COOLDOWN_SECONDS
+    updated_at: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ReloadEntry:
+    """One reload in the history: when, by whom, and the engine's report of what changed or was skipped."""
+
+    id: str
+    at: datetime
+    guild_id: int | None  # whose collection was reloaded; None: the shared knowledge base
+    by_name: str  # the admin's display name (or "terminal"), shown in /kb status
+    by_hash: str | None  # the admin's pseudonym; None when not done by a Discord user
+    report: ReloadReport
+
+
+# ---------------------------------------------------------------------------------------------- insight
+
+
+@dataclass(frozen=True)
+class Count:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    """Questions the bot could not answer, grouped case- and punctuation-insensitively."""
+
+    text: str  # the most recent wording
+    count: int
+    last_asked: datetime
+
+
+@dataclass(frozen=True)
+class PassageVotes:
+    passage_id: str
+    down: int
+    up: int
+
+    @property
+    def document_id(self) -> str:
+        return self.passage_id.split("#", 1)[0]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What admins see in ``/kb stats`` and ``python -m bot stats`` for one scope and period."""
+
+    scope: Scope
+    since: datetime
+    until: datetime
+    questions: int
+    answered: int
+    topics: tuple[Count, ...]  # content words of the questions, each counted once per question
+    documents: tuple[Count, ...]  # documents cited, by number of questions whose answer cited them
+    unanswered: tuple[UnansweredQuestion, ...]  # most asked first: what to add to the knowledge base next
+    votes_up: int
+    votes_down: int
+    voted_down: tuple[PassageVotes, ...]  # excerpts most often voted down
+
+    @property
+    def days(self) -> float:
+        return (self.until - self.since).total_seconds() / 86400
+
+    @property
+    def answer_rate(self) -> float | None:
+        return self.answered / self.questions if self.questions else None
+
+    @property
+    def approval(self) -> float | None:
+        """The share of votes that are 👍; None without votes."""
+        votes = self.votes_up + self.votes_down
+        return self.votes_up / votes if votes else None
+
+    def to_json(self) -> dict:
+        """The ``stats --json`` contract. Discord ids are strings, as in Discord's API (they exceed 2^53)."""
+        return {
+            "scope": scope_json(self.scope),
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "questions": self.questions,
+            "answered": self.answered,
+            "answer_rate": None if self.answer_rate is None else round(self.answer_rate, 4),
+            "topics": [{"word": c.label, "questions": c.count} for c in self.topics],
+            "documents": [{"document": c.label, "questions": c.count} for c in self.documents],
+            "unanswered": [{"question": u.text, "count": u.count, "last_asked": u.last_asked.isoformat()}
+                           for u in self.unanswered],
+            "votes": {"up": self.votes_up, "down": self.votes_down,
+                      "approval": None if self.approval is None else round(self.approval, 4)},
+            "voted_down": [{"passage": p.passage_id, "document": p.document_id, "down": p.down, "up": p.up}
+                           for p in self.voted_down],
+        }
+
+
+def scope_json(scope: Scope) -> str:
+    """A scope as text: a server id, "direct messages" or "everywhere"."""
+    if scope is EVERYWHERE:
+        return "everywhere"
+    return "direct messages" if scope is None else str(scope)
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """For /kb status and logs: where the store is, whether it is writable now, and what waits to be written."""
+
+    where: str
+    fault: str | None  # why writes are failing, None when they succeed
+    pending: int
+    dropped: int  # writes dropped (oldest first) because too many were pending during this fault
+
+
+# ---------------------------------------------------------------------------------------------- interface
+
+
+class Store(Protocol):
+    """Everything the bot remembers. One object per process, opened at start-up and closed at shutdown.
+
+    ``record_*`` and ``set_guild_settings`` never wait for the database: they queue the write and
+    return at once (call them from the event loop). A writer applies queued writes in order; while the
+    database is locked, read-only, full or missing its folder, writes are kept and retried and one
+    warning is logged. Reads are ``async``; ``get_guild_settings`` falls back to defaults when the
+    database cannot be read, the others raise ``StoreError``.
+    """
+
+    where: str  # the database, for messages (a path; never a password)
+
+    async def open(self) -> None:
+        """Create or upgrade the schema and start the writer; raises StoreError if the database is damaged."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until every queued write is in the database."""
+        ...
+
+    async def close(self, timeout: float | None = 10.0) -> None:
+        """Flush (for at most ``timeout`` seconds: one warning says what was not saved), then close."""
+        ...
+
+    def health(self) -> StoreHealth: ...
+
+    def hash_user(self, user_id: int) -> str: ...
+
+    def record_question(self, *, question: str, answered: bool, passage_ids: Sequence[str], latency_ms: float,
+                        guild_id: int | None, channel_id: int | None, user_id: int, at: datetime | None = None,
+                        question_id: str | None = None) -> str:
+        """Queue a logged question; returns its id (for the feedback buttons) at once."""
+        ...
+
+    def record_feedback(self, question_id: str, user_id: int, vote: int, *, at: datetime | None = None) -> None:
+        """Queue a 👍 (+1) or 👎 (-1); a second vote by the same person on the same answer replaces the first."""
+        ...
+
+    def record_reload(self, report: ReloadReport, *, by_name: str, by_user_id: int | None = None,
+                      guild_id: int | None = None, at: datetime | None = None) -> str: ...
+
+    def set_guild_settings(self, settings: GuildSettings) -> None:
+        """Queue a server's settings; they apply at once in this process and are saved in the background."""
+        ...
+
+    async def get_guild_settings(self, guild_id: int) -> GuildSettings: ...
+
+    async def question(self, question_id: str) -> QuestionRecord | None: ...
+
+    async def votes(self, question_id: str) -> tuple[Vote, ...]: ...
+
+    async def latest_reload(self, guild_id: int | None = None) -> ReloadEntry | None: ...
+
+    async def reload_history(self, guild_id: int | None = None, limit: int = 10) -> tuple[ReloadEntry, ...]: ...
+
+    async def question_log(self, scope: Scope, since: datetime | None = None,
+                           until: datetime | None = None) -> list[LoggedQuestion]: ...
+
+    async def stats(self, scope: Scope, days: float = 30, now: datetime | None = None) -> Stats: ...
+
+    async def export(self, out: TextIO, format: ExportFormat, scope: Scope, days: float | None = None,
+                     now: datetime | None = None) -> int:
+        """Write the question log as CSV or JSON; returns the number of questions written."""
+        ...
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete questions (and their votes) older than the retention period; returns how many."""
+        ...
