@@ -1,7 +1,8 @@
 """Everything the bot remembers: the question log, feedback, per-server settings and reload history.
 
-``open_store(settings)`` gives the bot its ``Store`` (SQLite at DATABASE_PATH for now); the records,
-``Stats`` and ``StoreError`` are plain data from ``bot.store.base``.
+``open_store(settings)`` gives the bot its ``Store``: PostgreSQL when DATABASE_URL is set (one database
+that several processes share; ``bot.store.postgres``, needing the ``postgres`` extra), else SQLite at
+DATABASE_PATH. The records, ``Stats`` and ``StoreError`` are plain data from ``bot.store.base``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from bot.store.base import (
     DOWN,
     EVERYWHERE,
     UP,
+    CollectionFull,
     Count,
+    ForgottenGuild,
     GuildSettings,
     LoggedQuestion,
     PassageVotes,
@@ -25,6 +28,7 @@ from bot.store.base import (
     Scope,
     Stats,
     Store,
+    StoredDocument,
     StoreError,
     StoreHealth,
     UnansweredQuestion,
@@ -33,9 +37,10 @@ from bot.store.base import (
 )
 from bot.store.sqlite import SQLiteStore
 
-__all__ = ["DOWN", "EVERYWHERE", "UP", "Count", "GuildSettings", "LoggedQuestion", "PassageVotes", "QuestionRecord",
-           "ReloadEntry", "SQLiteStore", "Scope", "Stats", "Store", "StoreError", "StoreHealth", "UnansweredQuestion",
-           "UserHasher", "Vote", "load_salt", "open_store", "store_from_settings"]
+__all__ = ["DOWN", "EVERYWHERE", "UP", "CollectionFull", "Count", "ForgottenGuild", "GuildSettings", "LoggedQuestion",
+           "PassageVotes", "QuestionRecord", "ReloadEntry", "SQLiteStore", "Scope", "Stats", "Store", "StoreError",
+           "StoreHealth", "StoredDocument", "UnansweredQuestion", "UserHasher", "Vote", "load_salt", "open_store",
+           "store_from_settings"]
 
 log = logging.getLogger("bot.store")
 SALT_FILE = "hash_salt"
@@ -76,17 +81,25 @@ def _read_or_create_salt(path: Path) -> bytes:
 
 
 def store_from_settings(settings: Settings, *, read_only: bool = False, **options: object) -> Store:
-    """The store DATABASE_PATH describes, not opened yet (``options`` go to the backend, e.g. for tests).
+    """The store DATABASE_URL or DATABASE_PATH describes, not opened yet (``options`` go to the backend).
 
     ``read_only`` (the terminal's stats and export) needs no salt and creates nothing.
     """
     hasher = None if read_only else UserHasher(load_salt(settings))
+    if settings.database_url:
+        try:
+            from bot.store.postgres import PostgresStore
+        except ImportError as exc:  # asyncpg is an extra: SQLite needs nothing
+            raise StoreError("DATABASE_URL", f"PostgreSQL needs asyncpg ({exc}): pip install 'kb-answer-bot[postgres]'"
+                             ) from exc
+        return PostgresStore(settings.database_url, hasher=hasher, retention_days=settings.retention_days,
+                             read_only=read_only, **options)  # type: ignore[arg-type]
     return SQLiteStore(settings.database_path, hasher=hasher, retention_days=settings.retention_days,
                        read_only=read_only, **options)  # type: ignore[arg-type]
 
 
 async def open_store(settings: Settings, *, read_only: bool = False, **options: object) -> Store:
-    """Open (create or upgrade) the store; raises StoreError if the database file is damaged."""
+    """Open (create or upgrade) the store; raises StoreError if the database is damaged or newer than the bot."""
     store = store_from_settings(settings, read_only=read_only, **options)
     await store.open()
     return store

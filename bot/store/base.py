@@ -1,7 +1,7 @@
 """What the bot remembers, as plain data, and the one interface every store backend implements.
 
-The Discord layer talks to a ``Store``; SQLite (``bot.store.sqlite``) is the embedded backend and a
-PostgreSQL one can implement the same methods. Nothing here knows which database is underneath:
+The Discord layer talks to a ``Store``; SQLite (``bot.store.sqlite``) is the embedded backend and
+PostgreSQL (``bot.store.postgres``) the shared one. Nothing here knows which database is underneath:
 times are aware ``datetime`` objects in UTC, ids are ``int``/``str``, results are frozen dataclasses.
 
 Scopes: every record belongs to a Discord server (``guild_id``) or to direct messages (``None``).
@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,6 +129,66 @@ class ReloadEntry:
     report: ReloadReport
 
 
+@dataclass(frozen=True)
+class StoredDocument:
+    """One document of a server's own collection, as ``/kb add`` stored it: the whole file, not its passages."""
+
+    guild_id: int
+    document_id: str  # the slug that /kb remove and citations name
+    filename: str
+    text: str
+    checksum: str  # SHA-256 of the UTF-8 text, hex
+    size_bytes: int  # of the UTF-8 text
+    added_at: datetime
+    added_by: str | None  # the admin's pseudonym; None when not added by a Discord user
+
+
+def new_stored_document(guild_id: int, document_id: str, filename: str, text: str, added_at: datetime,
+                        added_by: str | None) -> StoredDocument:
+    """A document about to be stored, with its checksum and size; ValueError for what no database should keep."""
+    if not document_id or not filename:
+        raise ValueError("a document needs an id and a file name")
+    if "\x00" in text:
+        raise ValueError(f"{filename}: a document's text must not contain NUL characters")
+    data = text.encode("utf-8")
+    return StoredDocument(int(guild_id), document_id, filename, text, hashlib.sha256(data).hexdigest(), len(data),
+                          as_utc(added_at), added_by)
+
+
+class CollectionFull(Exception):
+    """Adding a document would take a server's collection past a limit; says which, in one line."""
+
+    def __init__(self, guild_id: int, limit: Literal["documents", "bytes"], allowed: int, needed: int):
+        what = "document(s)" if limit == "documents" else "bytes"
+        super().__init__(f"this server's collection would hold {needed:,} {what}; the limit is {allowed:,}")
+        self.guild_id = guild_id
+        self.limit = limit
+        self.allowed = allowed
+        self.needed = needed
+
+
+def check_collection_limits(document: StoredDocument, others: tuple[int, int], max_documents: int | None,
+                            max_bytes: int | None) -> None:
+    """Raise CollectionFull if ``document`` with the collection's ``others`` (documents, bytes) is past a limit."""
+    count, size = others[0] + 1, others[1] + document.size_bytes
+    if max_documents is not None and count > max_documents:
+        raise CollectionFull(document.guild_id, "documents", max_documents, count)
+    if max_bytes is not None and size > max_bytes:
+        raise CollectionFull(document.guild_id, "bytes", max_bytes, size)
+
+
+@dataclass(frozen=True)
+class ForgottenGuild:
+    """What ``forget_guild`` deleted."""
+
+    guild_id: int
+    documents: int
+    questions: int  # with their cited passages
+    votes: int
+    reloads: int
+    settings: int  # 1 if the server had settings of its own
+
+
 # ---------------------------------------------------------------------------------------------- insight
 
 
@@ -233,12 +293,18 @@ class Store(Protocol):
 
     ``record_*`` and ``set_guild_settings`` never wait for the database: they queue the write and
     return at once (call them from the event loop). A writer applies queued writes in order; while the
-    database is locked, read-only, full or missing its folder, writes are kept and retried and one
-    warning is logged. Reads are ``async``; ``get_guild_settings`` falls back to defaults when the
-    database cannot be read, the others raise ``StoreError``.
+    database is locked, read-only, full, unreachable or missing its folder, writes are kept and retried
+    and one warning is logged. Reads are ``async``; ``get_guild_settings`` falls back to the last
+    settings it saw (else defaults) when the database cannot be read, the others raise ``StoreError``.
+
+    Several processes may share one database (shards on PostgreSQL): what one writes, the others
+    read. Server settings are cached for a few seconds only (``SETTINGS_TTL``), and a server's
+    collection has a version (``collections_version``) that other processes poll to see a change.
+    Server collections are written at once, not queued: the admin who adds a file hears whether it
+    was saved.
     """
 
-    where: str  # the database, for messages (a path; never a password)
+    where: str  # the database, for messages (a path or a URL; never a password)
 
     async def open(self) -> None:
         """Create or upgrade the schema and start the writer; raises StoreError if the database is damaged."""
@@ -295,4 +361,40 @@ class Store(Protocol):
 
     async def purge_expired(self, now: datetime | None = None) -> int:
         """Delete questions (and their votes) older than the retention period; returns how many."""
+        ...
+
+    # Server collections: written and read at once; StoreError when the database cannot be used.
+
+    async def put_document(self, guild_id: int, document_id: str, filename: str, text: str,
+                           by_user_id: int | None, *, max_documents: int | None = None,
+                           max_bytes: int | None = None) -> StoredDocument:
+        """Add a document to a server's collection, or replace the one with that id, in one transaction.
+
+        The limits are checked in the same transaction (CollectionFull), so two processes adding at
+        once cannot both slip past them.
+        """
+        ...
+
+    async def delete_document(self, guild_id: int, document_id: str) -> bool:
+        """Remove a document from a server's collection; False if it had none with that id."""
+        ...
+
+    async def documents(self, guild_id: int) -> list[StoredDocument]:
+        """A server's collection, by document id."""
+        ...
+
+    async def collection_usage(self, guild_id: int) -> tuple[int, int]:
+        """(documents, bytes) in a server's collection."""
+        ...
+
+    async def collections_version(self, guild_id: int) -> int:
+        """Changes whenever the server's collection changes (0: it has none); one cheap read, made to be polled."""
+        ...
+
+    async def collections_versions(self, guild_ids: Iterable[int]) -> dict[int, int]:
+        """``collections_version`` for many servers in one read (the servers this process serves)."""
+        ...
+
+    async def forget_guild(self, guild_id: int) -> ForgottenGuild:
+        """Delete everything kept about a server: its collection, questions, votes, settings and reloads."""
         ...

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
@@ -33,6 +34,7 @@ from bot.store.base import (
     EVERYWHERE,
     Count,
     ExportFormat,
+    ForgottenGuild,
     GuildSettings,
     LoggedQuestion,
     PassageVotes,
@@ -40,15 +42,19 @@ from bot.store.base import (
     ReloadEntry,
     Scope,
     Stats,
+    StoredDocument,
     StoreError,
     StoreHealth,
     UserHasher,
     Vote,
     as_utc,
+    check_collection_limits,
+    new_stored_document,
     utcnow,
 )
 from bot.store.export import write_export
 from bot.store.migrations import LATEST, MIGRATIONS, Migration
+from bot.store.settings_cache import SETTINGS_TTL, GuildSettingsCache
 from bot.store.stats import busiest_topics, unanswered_questions
 from bot.store.writer import MAX_PENDING, FaultLog, RetryWait, WriteQueue, backoff
 
@@ -232,6 +238,76 @@ async def delete_expired(db: aiosqlite.Connection, cutoff: datetime) -> int:
     return cursor.rowcount
 
 
+# ---------------------------------------------------------------------------------------------- server collections
+
+
+async def new_collection_version(db: aiosqlite.Connection, guild_id: int) -> int:
+    """Give a server's collection a version no collection has had before: the counter only goes up."""
+    await db.execute("UPDATE collection_changes SET last = last + 1")
+    [(version,)] = await _all(db, "SELECT last FROM collection_changes")
+    await db.execute("INSERT INTO collection_versions (guild_id, version) VALUES (?, ?) "
+                     "ON CONFLICT (guild_id) DO UPDATE SET version = excluded.version", (guild_id, version))
+    return version
+
+
+async def collection_usage_besides(db: aiosqlite.Connection, guild_id: int, document_id: str) -> tuple[int, int]:
+    """(documents, bytes) of a server's collection not counting ``document_id`` (which a put replaces)."""
+    [(count, size)] = await _all(db, "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0) FROM collection_documents "
+                                     "WHERE guild_id = ? AND document_id <> ?", (guild_id, document_id))
+    return count, size
+
+
+async def upsert_document(db: aiosqlite.Connection, d: StoredDocument) -> None:
+    await db.execute(
+        "INSERT INTO collection_documents (guild_id, document_id, filename, text, checksum, size_bytes, added_at, "
+        "added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (guild_id, document_id) DO UPDATE SET filename = excluded.filename, text = excluded.text, "
+        "checksum = excluded.checksum, size_bytes = excluded.size_bytes, added_at = excluded.added_at, "
+        "added_by = excluded.added_by",
+        (d.guild_id, d.document_id, d.filename, d.text, d.checksum, d.size_bytes, _time(d.added_at), d.added_by))
+
+
+async def remove_document(db: aiosqlite.Connection, guild_id: int, document_id: str) -> bool:
+    cursor = await db.execute("DELETE FROM collection_documents WHERE guild_id = ? AND document_id = ?",
+                              (guild_id, document_id))
+    if cursor.rowcount == 0:
+        return False
+    await new_collection_version(db, guild_id)
+    return True
+
+
+async def select_documents(db: aiosqlite.Connection, guild_id: int) -> list[StoredDocument]:
+    rows = await _all(db, "SELECT guild_id, document_id, filename, text, checksum, size_bytes, added_at, added_by "
+                          "FROM collection_documents WHERE guild_id = ? ORDER BY document_id", (guild_id,))
+    return [StoredDocument(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]), r[7]) for r in rows]
+
+
+async def select_collection_versions(db: aiosqlite.Connection, guild_ids: Sequence[int]) -> dict[int, int]:
+    versions = dict.fromkeys(guild_ids, 0)
+    for start in range(0, len(guild_ids), 500):  # SQLite caps the number of parameters
+        chunk = guild_ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for guild_id, version in await _all(
+                db, f"SELECT guild_id, version FROM collection_versions WHERE guild_id IN ({marks})", chunk):
+            versions[guild_id] = version
+    return versions
+
+
+async def delete_guild(db: aiosqlite.Connection, guild_id: int) -> ForgottenGuild:
+    """Everything kept about one server; direct messages and other servers are untouched."""
+    async def delete(sql: str) -> int:
+        cursor = await db.execute(sql, (guild_id,))
+        return cursor.rowcount
+
+    votes = await delete("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE guild_id = ?)")
+    questions = await delete("DELETE FROM questions WHERE guild_id = ?")  # their passages: ON DELETE CASCADE
+    reloads = await delete("DELETE FROM reloads WHERE guild_id = ?")
+    settings = await delete("DELETE FROM guild_settings WHERE guild_id = ?")
+    documents = await delete("DELETE FROM collection_documents WHERE guild_id = ?")
+    await delete("DELETE FROM collection_versions WHERE guild_id = ?")
+    return ForgottenGuild(guild_id, documents, questions, votes, reloads, settings)
+
+
 # ---------------------------------------------------------------------------------------------- reads
 
 
@@ -347,14 +423,16 @@ class SQLiteStore:
 
     ``read_only`` opens an existing, up-to-date database for reading only (the terminal's ``stats`` and
     ``export``): nothing is created, upgraded or purged. ``retry_wait`` and ``clock`` are injectable
-    so tests control time; ``on_connect`` is a test hook run on every new connection after the
-    migrations (the disk-full test caps the file with ``PRAGMA max_page_count``).
+    so tests control time (``monotonic`` is the clock of the settings cache, ``settings_ttl`` long);
+    ``on_connect`` is a test hook run on every new connection after the migrations (the disk-full
+    test caps the file with ``PRAGMA max_page_count``).
     """
 
     def __init__(self, path: Path | str, *, hasher: UserHasher | None = None, retention_days: int = 90,
                  read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT, max_pending: int = MAX_PENDING,
                  retry_wait: RetryWait = backoff, purge_every: float = PURGE_EVERY,
-                 clock: Callable[[], datetime] = utcnow,
+                 clock: Callable[[], datetime] = utcnow, settings_ttl: float = SETTINGS_TTL,
+                 monotonic: Callable[[], float] = time.monotonic,
                  on_connect: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None):
         self.path = Path(path)
         self.where = str(self.path)
@@ -371,7 +449,8 @@ class SQLiteStore:
         self.faults = FaultLog(self.where)
         self._writes: WriteQueue[Record] = WriteQueue(self._apply, describe_fault, self.faults,
                                                       max_pending=max_pending, retry_wait=retry_wait)
-        self._guild_settings: dict[int, GuildSettings] = {}
+        # Other processes may share the file (shards on one machine): settings are re-read after a few seconds.
+        self._guild_settings = GuildSettingsCache(settings_ttl, monotonic)
         self._purger: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ life cycle
@@ -506,6 +585,9 @@ class SQLiteStore:
 
     async def _apply(self, batch: Sequence[Record]) -> None:
         await self._transaction(lambda db: write_records(db, batch), write=True)
+        for record in batch:
+            if isinstance(record, GuildSettings):
+                self._guild_settings.saved(record)
 
     # ------------------------------------------------------------------ writes: queued, never awaited
 
@@ -544,22 +626,22 @@ class SQLiteStore:
     def set_guild_settings(self, settings: GuildSettings) -> None:
         if settings.updated_at is None:
             settings = replace(settings, updated_at=self._clock())
-        self._guild_settings[settings.guild_id] = settings
         self._queue(settings)
+        self._guild_settings.set(settings)
 
     # ------------------------------------------------------------------ reads
 
     async def get_guild_settings(self, guild_id: int) -> GuildSettings:
-        """Cached after the first read; defaults (not cached) while the database cannot be read."""
-        cached = self._guild_settings.get(guild_id)
+        """Read again once the cached copy is SETTINGS_TTL old; the last seen (else defaults) while it cannot be."""
+        cached = self._guild_settings.fresh(guild_id)
         if cached is not None:
             return cached
         try:
             stored = await self._transaction(lambda db: select_guild_settings(db, guild_id), write=False)
         except StoreError as exc:
             self.faults.report(exc.reason, self._writes.pending)
-            return GuildSettings(guild_id)
-        return self._guild_settings.setdefault(guild_id, stored or GuildSettings(guild_id))
+            return self._guild_settings.last_known(guild_id) or GuildSettings(guild_id)
+        return self._guild_settings.read(stored or GuildSettings(guild_id))
 
     async def question(self, question_id: str) -> QuestionRecord | None:
         found = await self._transaction(lambda db: select_questions(db, "q.id = ?", [question_id]), write=False)
@@ -590,6 +672,60 @@ class SQLiteStore:
         until = as_utc(now or self._clock())
         since = None if days is None else until - timedelta(days=days)
         return write_export(await self.question_log(scope, since, until), out, format)
+
+    # ------------------------------------------------------------------ server collections: written at once
+
+    async def _write_now(self, work: Callable[[aiosqlite.Connection], Awaitable[R]]) -> R:
+        """A write the caller waits for; StoreError (with one warning per fault) if it cannot be made now."""
+        if self.read_only:
+            raise RuntimeError(f"{self.where} is open read-only")
+        try:
+            result = await self._transaction(work, write=True)
+        except StoreError as exc:
+            self.faults.report(exc.reason, self._writes.pending)
+            raise
+        self.faults.clear(self._writes.pending)
+        return result
+
+    async def put_document(self, guild_id: int, document_id: str, filename: str, text: str,
+                           by_user_id: int | None, *, max_documents: int | None = None,
+                           max_bytes: int | None = None) -> StoredDocument:
+        document = new_stored_document(guild_id, document_id, filename, text, self._clock(),
+                                       None if by_user_id is None else self.hash_user(by_user_id))
+
+        async def put(db: aiosqlite.Connection) -> None:
+            await new_collection_version(db, document.guild_id)
+            others = await collection_usage_besides(db, document.guild_id, document.document_id)
+            check_collection_limits(document, others, max_documents, max_bytes)
+            await upsert_document(db, document)
+
+        await self._write_now(put)
+        return document
+
+    async def delete_document(self, guild_id: int, document_id: str) -> bool:
+        return await self._write_now(lambda db: remove_document(db, guild_id, document_id))
+
+    async def documents(self, guild_id: int) -> list[StoredDocument]:
+        return await self._transaction(lambda db: select_documents(db, guild_id), write=False)
+
+    async def collection_usage(self, guild_id: int) -> tuple[int, int]:
+        # "" is no document's id (new_stored_document refuses it): this counts them all
+        return await self._transaction(lambda db: collection_usage_besides(db, guild_id, ""), write=False)
+
+    async def collections_version(self, guild_id: int) -> int:
+        return (await self.collections_versions([guild_id]))[guild_id]
+
+    async def collections_versions(self, guild_ids: Iterable[int]) -> dict[int, int]:
+        wanted = sorted({int(guild_id) for guild_id in guild_ids})
+        return await self._transaction(lambda db: select_collection_versions(db, wanted), write=False)
+
+    async def forget_guild(self, guild_id: int) -> ForgottenGuild:
+        """Queued writes about the server are dropped first, so none lands after it was forgotten."""
+        self._writes.discard(lambda record: getattr(record, "guild_id", None) == guild_id)
+        self._guild_settings.forget(guild_id)
+        forgotten = await self._write_now(lambda db: delete_guild(db, guild_id))
+        log.info("Forgot server %d in %s: %s", guild_id, self.where, forgotten)
+        return forgotten
 
     # ------------------------------------------------------------------ retention
 

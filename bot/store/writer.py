@@ -114,6 +114,15 @@ class WriteQueue(Generic[T]):
         self._idle.clear()
         self._wakeup.set()
 
+    def discard(self, unwanted: Callable[[T], bool]) -> int:
+        """Drop the queued writes ``unwanted`` picks (not one being written now); returns how many."""
+        kept = [item for item in self._items if not unwanted(item)]
+        dropped = len(self._items) - len(kept)
+        self._items = deque(kept)
+        if not self.pending:
+            self._idle.set()
+        return dropped
+
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="store writer")

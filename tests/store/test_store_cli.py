@@ -1,4 +1,5 @@
-"""`python -m bot stats` and `python -m bot export`, against a database the store wrote."""
+"""`python -m bot stats` and `python -m bot export`, against a database the store wrote (SQLite, and PostgreSQL
+through DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.cli import main
 from bot.store import DOWN, SQLiteStore, UserHasher
 from bot.store.base import utcnow
 from tests.conftest import BUNDLED
+from tests.store.conftest import postgres_only
 
 RAW_USER = 123456789012345678
 
@@ -140,3 +142,31 @@ def test_stats_reads_while_the_bot_holds_the_write_lock(database):
         bot.close()
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["questions"] == 4
+
+
+@postgres_only
+async def test_stats_and_export_from_postgresql(open_store, db, monkeypatch, capsys):
+    """DATABASE_URL points the terminal at PostgreSQL; it reads in read-only sessions."""
+    store = await open_store()
+    store.record_question(question="What about China?", answered=False, passage_ids=[], guild_id=1, channel_id=5,
+                          user_id=RAW_USER, latency_ms=3)
+    store.record_question(question="Who is Kramer?", answered=True, passage_ids=["putin#author"], guild_id=2,
+                          channel_id=5, user_id=RAW_USER, latency_ms=3)
+    await store.flush()
+    monkeypatch.setenv("DATABASE_URL", db.target)
+    monkeypatch.setenv("DATABASE_PATH", "/nonexistent/never-used.sqlite3")
+
+    assert await asyncio.to_thread(main, ["stats", "--json", "--days", "36500"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["scope"], data["questions"], data["answered"]) == ("everywhere", 2, 1)
+    assert await asyncio.to_thread(main, ["export", "--format", "csv", "--guild", "1", "--days", "36500"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["question"] for row in rows] == ["What about China?"]
+
+
+async def test_stats_from_a_postgresql_server_that_is_not_there_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://bot:s3cret@/kb?host={tmp_path}")
+    assert await asyncio.to_thread(main, ["stats"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: postgresql://bot@/kb?host={tmp_path}: the server cannot be reached")
+    assert "s3cret" not in err and "Traceback" not in err

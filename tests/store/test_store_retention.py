@@ -1,9 +1,6 @@
-"""RETENTION_DAYS: old questions go with their votes and passages, at start-up and on demand."""
+"""RETENTION_DAYS: old questions go with their votes and passages, at start-up and on demand (both backends)."""
 
 from __future__ import annotations
-
-import sqlite3
-from pathlib import Path
 
 from bot.engine import ReloadReport
 from bot.settings import Settings
@@ -11,12 +8,7 @@ from bot.store import UP, store_from_settings
 from tests.store.conftest import NOW, ask, flushed
 
 
-def count(path: Path, table: str) -> int:
-    with sqlite3.connect(path) as db:
-        return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-
-
-async def test_purge_deletes_questions_older_than_the_limit_with_their_votes(open_store, db_path, clock):
+async def test_purge_deletes_questions_older_than_the_limit_with_their_votes(open_store, db, clock):
     store = await open_store(retention_days=90)
     old = ask(store, "old question", at=clock.back(days=91))
     edge = ask(store, "just inside", at=clock.back(days=89, hours=23))
@@ -24,12 +16,12 @@ async def test_purge_deletes_questions_older_than_the_limit_with_their_votes(ope
     store.record_feedback(old, 1, UP)
     store.record_feedback(new, 1, UP)
     await flushed(store)
-    assert (count(db_path, "feedback"), count(db_path, "question_passages")) == (2, 6)
+    assert (await db.count("feedback"), await db.count("question_passages")) == (2, 6)
 
     assert await store.purge_expired(NOW) == 1
     assert await store.question(old) is None
     assert await store.question(edge) is not None and await store.question(new) is not None
-    assert (count(db_path, "feedback"), count(db_path, "question_passages")) == (1, 4)
+    assert (await db.count("feedback"), await db.count("question_passages")) == (1, 4)
     assert await store.purge_expired(NOW) == 0
 
 
@@ -44,13 +36,13 @@ async def test_purge_keeps_the_latest_reload_of_each_collection(open_store, cloc
     assert [e.by_name for e in await store.reload_history(7)] == ["recent"]
 
 
-async def test_expired_questions_are_purged_when_the_store_opens(open_store, db_path, clock):
+async def test_expired_questions_are_purged_when_the_store_opens(open_store, db, clock):
     store = await open_store(retention_days=90)
     old = ask(store, at=clock.back(days=200))
     await store.close()
-    assert count(db_path, "questions") == 1
+    assert await db.count("questions") == 1
 
-    reopened = await open_store(db_path, retention_days=90)
+    reopened = await open_store(retention_days=90)
     assert await reopened.question(old) is None
 
 

@@ -1,4 +1,4 @@
-"""Admin insight and the export: what /kb stats and `python -m bot export` are built from."""
+"""Admin insight and the export: what /kb stats and `python -m bot export` are built from (both backends)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot.store import DOWN, EVERYWHERE, UP, Count, PassageVotes, SQLiteStore
+from bot.store import DOWN, EVERYWHERE, UP, Count, PassageVotes, Store
 from bot.store.stats import busiest_topics, question_key, unanswered_questions
 from tests.store.conftest import NOW, Clock, ask, flushed
 
@@ -16,7 +16,7 @@ GUILD, OTHER = 1, 2
 RAW_USER = 555000111222333444
 
 
-async def asked_in_a_month(store: SQLiteStore, clock: Clock) -> dict[str, str]:
+async def asked_in_a_month(store: Store, clock: Clock) -> dict[str, str]:
     """A month of questions in one server, plus one elsewhere, one in DMs and one too old to count."""
     ids = {
         "syria": ask(store, "What did Russia do in Syria?", passage_ids=("putin#p4", "putin#p6"),
@@ -132,7 +132,7 @@ async def test_export_json_parses_back(open_store, clock):
         "id,asked_at,guild_id,channel_id,asker_hash,question,answered,passage_ids,latency_ms,votes_up,votes_down"]
 
 
-async def export_text(store: SQLiteStore, format: str, scope: int) -> str:
+async def export_text(store: Store, format: str, scope: int) -> str:
     out = io.StringIO()
     await store.export(out, format, scope)  # type: ignore[arg-type]
     return out.getvalue()

@@ -1,8 +1,9 @@
-"""Database faults: recording never raises or waits, one warning per fault, pending writes land afterwards.
+"""SQLite's faults: recording never raises or waits, one warning per fault, pending writes land afterwards.
 
 Each fault is real: another connection holding the write lock, files made immutable, a size cap or
 a full file system, a folder that cannot be made or disappears, garbage where the database should be.
-The writer's retry wait is a ``RetryGate`` the test opens, so nothing here sleeps.
+The writer's retry wait is a ``RetryGate`` the test opens, so nothing here sleeps. PostgreSQL's
+faults are in test_postgres_faults.py; the assertions are the same.
 """
 
 from __future__ import annotations
@@ -14,35 +15,19 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.store import GuildSettings, SQLiteStore, StoreError
+from bot.store import GuildSettings, StoreError
 from bot.store.migrations import LATEST, MIGRATIONS
-from tests.store.conftest import ask, flushed, read_only, store_warnings
+from tests.store.conftest import ask, assert_keeps_answering, flushed, read_only, recovers, store_warnings
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
 
 
 def questions_in(path: Path) -> list[str]:
     with sqlite3.connect(path) as db:
         return [row[0] for row in db.execute("SELECT question FROM questions ORDER BY asked_at, question")]
-
-
-async def assert_keeps_answering(store: SQLiteStore, gate, caplog, *questions: str, other_writes: int = 0) -> None:
-    """While the fault lasts: recording returns at once, retries fail quietly, and one warning was logged."""
-    for question in questions:
-        assert isinstance(ask(store, question), str)  # returned, did not raise, was not awaited
-    await gate.failed()
-    await gate.fail_again()
-    attempts = await gate.fail_again()
-    assert attempts == 3
-    assert len(store_warnings(caplog)) == 1, store_warnings(caplog)
-    assert store.health().fault is not None
-    assert store.health().pending == len(questions) + other_writes
-
-
-async def recovers(store: SQLiteStore, gate, caplog) -> None:
-    gate.retry()
-    await flushed(store)
-    assert store.health().fault is None and store.health().pending == 0
-    assert len(store_warnings(caplog)) == 1, store_warnings(caplog)
-    assert any("is back" in r.getMessage() for r in caplog.records)
 
 
 async def test_locked_by_another_connection(open_store, db_path, gate, caplog):
@@ -105,8 +90,6 @@ async def test_database_full_at_its_size_cap(open_store, db_path, gate, caplog):
     capped = False
     await recovers(store, gate, caplog)
     assert questions_in(db_path) == [long_question]
-
-
     await store.close()
 
 
