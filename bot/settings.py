@@ -68,6 +68,18 @@ def _cache_path(raw: str | None, state_dir: Path) -> Path | None:
     return None if raw.lower() in ("off", "none") else Path(raw)
 
 
+def _database_url(env: Mapping[str, str]) -> str | None:
+    """DATABASE_URL: a postgresql:// URL selects PostgreSQL; unset, the SQLite file at DATABASE_PATH."""
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if scheme not in ("postgresql", "postgres"):  # the value is not echoed: it may hold a password
+        raise SettingsError("DATABASE_URL must be a postgresql://user@host/database URL "
+                            f"(not {scheme + '://' if scheme else 'this'}); unset it to use SQLite at DATABASE_PATH")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     knowledge_dir: Path = Path("knowledge")
@@ -88,6 +100,17 @@ class Settings:
     database_path: Path = Path("data/bot.sqlite3")
     retention_days: int = 90  # questions and their votes older than this are deleted
     hash_salt: str | None = field(default=None, repr=False)  # secret; unset: kept in <state_dir>/hash_salt
+    # postgresql://… : the store several processes share (DATABASE_PATH is then unused). May hold a password.
+    database_url: str | None = field(default=None, repr=False)
+    # The privileged Message Content intent (needed to read questions that do not mention the bot):
+    # "auto" asks for it only when ASK_CHANNEL_IDS is set; "on" also for channels added with /kb settings.
+    message_content: str = "auto"
+    max_upload_bytes: int = 1_000_000  # the largest file /kb add accepts
+
+    @property
+    def reads_message_content(self) -> bool:
+        """Whether the bot asks Discord for the Message Content intent (fixed when it connects)."""
+        return self.message_content == "on" or (self.message_content == "auto" and bool(self.ask_channel_ids))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -114,5 +137,8 @@ class Settings:
                                or Path(env.get("STATE_DIR", "").strip() or "data") / "bot.sqlite3"),
             retention_days=_int(env, "RETENTION_DAYS", 90, minimum=1) or 90,
             hash_salt=env.get("HASH_SALT", "").strip() or None,
+            database_url=_database_url(env),
+            message_content=_choice(env, "MESSAGE_CONTENT", ("auto", "on", "off"), "auto"),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1_000_000, minimum=1) or 1_000_000,
         )
         return settings if not overrides else cls(**{**settings.__dict__, **overrides})

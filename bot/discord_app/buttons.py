@@ -4,6 +4,8 @@
   The question is read back from the answer's title; the digest proves the title still holds all of it.
 - "Full paragraph [n]" (``kb:full:<n>:<ref>``) shows the passage an excerpt was quoted from; ``ref``
   is a short hash of the passage id, whose length has no bound while a custom id must fit in 100 characters.
+- 👍 / 👎 (``kb:vote:<question id>:up|down``) record the clicker's vote on the answer in the question log:
+  one vote per person per answer; clicking the other one changes it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import discord
 
 from bot.answers import Answer
 from bot.render.embeds import keeps_question, paragraph_embed, question_from_title
+from bot.store import DOWN, UP
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
@@ -85,8 +88,47 @@ class FullParagraphButton(discord.ui.DynamicItem[discord.ui.Button],
                                                     ephemeral=True)
 
 
-def answer_view(answer: Answer, limit: int) -> discord.ui.View | None:
-    """The buttons under an answer: full paragraph per excerpt, and more excerpts when there are more."""
+VOTES = {"up": UP, "down": DOWN}
+THUMBS = {UP: "👍", DOWN: "👎"}
+
+
+class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
+                     template=r"kb:vote:(?P<question>[0-9a-f]{32}):(?P<vote>up|down)"):
+    """👍 or 👎 on one answer, acknowledged only to whoever clicks."""
+
+    def __init__(self, question_id: str, vote: int, row: int | None = None):
+        name = "up" if vote == UP else "down"
+        super().__init__(discord.ui.Button(
+            emoji=THUMBS[vote], label="Helpful" if vote == UP else "Not helpful", style=discord.ButtonStyle.secondary,
+            custom_id=f"kb:vote:{question_id}:{name}", row=row))
+        self.question_id, self.vote = question_id, vote
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str], /) -> FeedbackButton:
+        return cls(match["question"], VOTES[match["vote"]])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = cast("KnowledgeBot", interaction.client)
+        async with bot.guard(interaction, "Feedback"):
+            previous = await bot.respond_in_time(
+                interaction, bot.record_vote(self.question_id, interaction.user.id, self.vote), ephemeral=True)
+            thumb = THUMBS[self.vote]
+            if previous == self.vote:
+                text = f"Your {thumb} is already noted: one vote per person per answer."
+            elif previous is not None:
+                text = f"Thanks — your vote is changed to {thumb}."
+            else:
+                text = f"Thanks — your {thumb} is noted."
+            await bot.reply(interaction, ephemeral=True, content=text)
+
+
+BUTTONS_PER_ROW = 5
+
+
+def answer_view(answer: Answer, limit: int, question_id: str | None = None) -> discord.ui.View | None:
+    """The buttons under an answer: more excerpts when there are more, full paragraph per excerpt, and,
+    on their own row below, 👍 / 👎 when the question was logged (``question_id``)."""
     if not answer.answered:
         return None
     view = discord.ui.View(timeout=None)
@@ -95,4 +137,9 @@ def answer_view(answer: Answer, limit: int) -> discord.ui.View | None:
                                          question_digest(answer.question)))
     for excerpt in answer.excerpts:
         view.add_item(FullParagraphButton(excerpt.citation.number, passage_ref(excerpt.passage.id)))
+    if question_id is not None:
+        # At most 1 + 10 buttons above (MAX_EXCERPTS): three rows; Discord allows five.
+        row = -(-len(view.children) // BUTTONS_PER_ROW)
+        view.add_item(FeedbackButton(question_id, UP, row))
+        view.add_item(FeedbackButton(question_id, DOWN, row))
     return view

@@ -19,6 +19,7 @@ import discord
 from bot.discord_app.bot import KnowledgeBot
 from bot.knowledge.models import KnowledgeError
 from bot.settings import Settings
+from bot.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ def startup_failure(exc: BaseException, settings: Settings) -> tuple[int, str] |
         return BAD_SETTINGS, ("Discord rejected DISCORD_TOKEN (wrong or reset token): copy the bot's token from "
                               "the Developer Portal (Bot → Reset Token) into .env")
     if isinstance(exc, discord.PrivilegedIntentsRequired):
+        if settings.message_content == "on":
+            return BAD_SETTINGS, ("MESSAGE_CONTENT=on needs the Message Content intent: enable it in the Developer "
+                                  "Portal (Bot → Privileged Gateway Intents) or set MESSAGE_CONTENT=auto")
         return BAD_SETTINGS, ("ASK_CHANNEL_IDS needs the Message Content intent: enable it in the Developer Portal "
                               "(Bot → Privileged Gateway Intents) or leave ASK_CHANNEL_IDS empty")
     if isinstance(exc, discord.Forbidden) and settings.guild_id:
@@ -66,12 +70,24 @@ def startup_failure(exc: BaseException, settings: Settings) -> tuple[int, str] |
                               "applications.commands scope?")
     if isinstance(exc, KnowledgeError):
         return FAILED, str(exc)
+    if isinstance(exc, StoreError):
+        return FAILED, database_failure(exc)
     if isinstance(exc, discord.HTTPException):
         return FAILED, f"Discord refused a request: {exc.status} {exc.text or exc}"
     if isinstance(exc, (aiohttp.ClientError, discord.GatewayNotFound, discord.ConnectionClosed, OSError)):
         reason = str(exc) or type(exc).__name__
         return UNREACHABLE, f"cannot reach Discord ({reason}): check the network connection and try again"
     return None
+
+
+def database_failure(exc: StoreError) -> str:
+    """A database the bot refuses to touch (damaged, not SQLite, from a newer bot): which file, and what to do."""
+    reason = " ".join(exc.reason.split())  # SQLite's own report of the damage can span lines
+    line = f"the database {exc.where} cannot be used: {reason}"
+    if "newer bot" in reason or "move it away" in reason or "://" in exc.where or exc.where == "DATABASE_URL":
+        return line  # the reason already says what to do, or there is no file to move (PostgreSQL)
+    return (f"{line}. Move the file aside (e.g. mv {exc.where} {exc.where}.damaged) or set DATABASE_PATH to "
+            "another file, then start again: the bot begins a new memory there")
 
 
 async def _start(settings: Settings, mode: Literal["serve", "sync"]) -> None:

@@ -9,7 +9,7 @@ rejects an oversized message outright, which the user would see as a failure.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from bot.engine import ReloadReport
 from bot.excerpts import Span
 from bot.knowledge.models import Document, KnowledgeBase, Passage, Problem
 from bot.recommendations import Recommendations
+from bot.store import EVERYWHERE, GuildSettings, Stats, StoreHealth
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_LIMIT = 256
@@ -436,9 +437,16 @@ def reload_embed(report: ReloadReport, directory: Path, waited: bool = False) ->
     return embed
 
 
+def file_change_embed(summary: str, report: ReloadReport, directory: Path, waited: bool = False) -> discord.Embed:
+    """``/kb add`` and ``/kb remove``: what happened to the file, then the reload's report."""
+    embed = reload_embed(report, directory, waited)
+    embed.description = trim(f"{summary}\n{embed.description}", DESCRIPTION_LIMIT)
+    return embed
+
+
 @dataclass(frozen=True)
 class ReloadRecord:
-    """The last reload, for /kb status: when, by whom (a mention), and what it reported."""
+    """The last reload, for /kb status: when, by whom (a display name), and what it reported."""
 
     at: datetime
     by: str
@@ -458,14 +466,120 @@ def status_embed(kb: KnowledgeBase, loaded_at: datetime, ranking: str, last: Rel
          for d in kb.documents[:MAX_LINES]], FIELD_VALUE_LIMIT, "… and {n} more", total=len(kb.documents)),
         inline=False)
     if last is None:
-        embed.add_field(name="Last reload", value="None since the bot started.", inline=False)
+        embed.add_field(name="Last reload", value="None recorded yet.", inline=False)
     else:
         outcome = f"failed, the previous knowledge base was kept: {fit(last.report.error or '', 300)}" \
             if not last.report.ok else _changes(last.report)
+        skipped = f"; {_count(len(last.report.problems), 'file')} skipped" if last.report.problems else ""
         embed.add_field(name="Last reload", value=trim(
-            f"{discord.utils.format_dt(last.at, 'f')} ({discord.utils.format_dt(last.at, 'R')}) by {last.by}; "
-            f"{outcome}", FIELD_VALUE_LIMIT), inline=False)
+            f"{discord.utils.format_dt(last.at, 'f')} ({discord.utils.format_dt(last.at, 'R')}) by "
+            f"{fit(last.by, 100)}; {outcome}{skipped}", FIELD_VALUE_LIMIT), inline=False)
     if kb.problems:
         embed.add_field(name=f"Files skipped ({len(kb.problems)})", value=_problems(kb.problems, kb.directory),
+                        inline=False)
+    return embed
+
+
+# --------------------------------------------------------------------------- memory: server settings and stats
+
+
+def _channel_list(ids: Sequence[int], note: str = "") -> list[str]:
+    return [f"<#{channel_id}>{note}" for channel_id in sorted(ids)]
+
+
+def memory_line(health: StoreHealth) -> str:
+    """For /kb status: where the bot's memory is and whether it is saving."""
+    if health.fault is None:
+        return f"{_code(health.where)}: saving normally."
+    return (f"{_code(health.where)}: ⚠️ not saving right now ({fit(health.fault, 300)}); "
+            f"{_count(health.pending, 'record')} kept and retried. Answers go on meanwhile.")
+
+
+def settings_embed(server_name: str, server: GuildSettings, *, env_channels: frozenset[int], reads_messages: bool,
+                   questions: int, default_cooldown: float, changes: Sequence[str] = (),
+                   notes: Sequence[str] = ()) -> discord.Embed:
+    """``/kb settings``: a server's answer channels, public or private answers, and cooldown.
+
+    ``changes`` say what this command changed, ``notes`` what it could not or need not change.
+    """
+    own = server.answer_channel_ids or frozenset()
+    lines = []
+    if changes:
+        lines.append("Changed: " + "; ".join(changes) + ".")
+    lines += list(notes)
+    if not lines:
+        lines.append("Change them with this command's options: `add_channel`, `remove_channel`, `answers`, "
+                     "`cooldown`, `reset`.")
+    description = "\n".join(lines)
+    embed = discord.Embed(title=f"Settings for {fit(server_name, 200)}", colour=ANSWER_COLOUR,
+                          description=trim(description, DESCRIPTION_LIMIT))
+    lines = _channel_list(tuple(own)) + _channel_list(tuple(env_channels - own),
+                                                      " (`ASK_CHANNEL_IDS`, set by the bot's operator)")
+    embed.add_field(name="Answer channels", value=join_within(lines, FIELD_VALUE_LIMIT) if lines else (
+        "None: members @mention the bot or use `/ask`. In an answer channel, every message that looks like a "
+        "question is answered without a mention."), inline=False)
+    if lines and not reads_messages:
+        embed.add_field(name="⚠️ The bot cannot read messages in these channels", value=(
+            "Discord's Message Content intent is off, so the bot only sees messages that mention it. The bot's "
+            "operator must set `MESSAGE_CONTENT=on`, switch the intent on in the Developer Portal (Bot → "
+            "Privileged Gateway Intents) and restart the bot. Until then, @mention the bot or use `/ask`."),
+            inline=False)
+    embed.add_field(name="Answers", value=(
+        "Public by default: everyone in the channel sees a `/ask` answer (`private: True` keeps one private)."
+        if server.public_answers else
+        "Private by default: only the asker sees a `/ask` answer (`private: False` shares one).")
+        + " Replies to @mentions and in answer channels are always public.", inline=False)
+    seconds = default_cooldown if server.cooldown_seconds is None else server.cooldown_seconds
+    whose = "the bot's default, `COOLDOWN_SECONDS`" if server.cooldown_seconds is None else "this server's setting"
+    limit = "one question" if questions == 1 else f"{questions} questions"
+    embed.add_field(name="Cooldown", value=(
+        f"Off ({whose})." if seconds <= 0 else f"Each member may ask {limit} every {seconds:g} seconds ({whose})."),
+        inline=False)
+    return embed
+
+
+def _percent(share: float | None) -> str:
+    return "–" if share is None else f"{share:.0%}"
+
+
+def stats_embed(stats: Stats, find_passage: Callable[[str], tuple[Document, Passage] | None]) -> discord.Embed:
+    """``/kb stats``: questions, answer rate, topics, the unanswered questions, feedback, excerpts voted down.
+
+    ``find_passage`` gives the document and passage of a passage id, to name the excerpts voted down.
+    """
+
+    def excerpt(passage_id: str) -> str:
+        found = find_passage(passage_id)
+        if found is None:
+            return f"{_code(passage_id, 100)} (no longer in the knowledge base)"
+        document, passage = found
+        return f"“{fit(document.title, 150)}”, {passage.location}: “{fit(passage.text, 120)}”"
+
+    where = "everywhere" if stats.scope is EVERYWHERE else "in direct messages" if stats.scope is None \
+        else "in this server"
+    embed = discord.Embed(title=f"Questions {where}: the last {stats.days:g} days", colour=ANSWER_COLOUR)
+    if not stats.questions:
+        embed.description = "No questions were asked in this period."
+        return embed
+    embed.description = (f"**{stats.questions}** {'question' if stats.questions == 1 else 'questions'} asked, "
+                         f"**{stats.answered}** answered ({_percent(stats.answer_rate)}).")
+    if stats.unanswered:
+        lines = [f"{u.count}× {fit(u.text, 200)} ({discord.utils.format_dt(u.last_asked, 'R')})"
+                 for u in stats.unanswered]
+        embed.add_field(name="Unanswered questions: what to add to the knowledge base next",
+                        value=join_within(lines, FIELD_VALUE_LIMIT), inline=False)
+    if stats.topics:
+        embed.add_field(name="Busiest topics", value=join_within(
+            [f"{fit(c.label, 60)} ({c.count})" for c in stats.topics], 500, separator=", "), inline=False)
+    if stats.documents:
+        embed.add_field(name="Most cited documents", value=join_within(
+            [f"{_code(c.label, 100)} ({c.count})" for c in stats.documents], 600, separator=", "), inline=False)
+    votes = stats.votes_up + stats.votes_down
+    embed.add_field(name="Feedback", value=(
+        f"{stats.votes_up} 👍, {stats.votes_down} 👎: {_percent(stats.approval)} found the answers helpful."
+        if votes else "No votes yet."), inline=False)
+    if stats.voted_down:
+        lines = [f"{p.down} 👎 {p.up} 👍 — {excerpt(p.passage_id)}" for p in stats.voted_down]
+        embed.add_field(name="Excerpts most often voted down", value=join_within(lines, FIELD_VALUE_LIMIT),
                         inline=False)
     return embed

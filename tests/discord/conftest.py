@@ -2,29 +2,70 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
 import simcord
 
+import bot.discord_app.bot
 from bot import create_bot
+from bot.store import Store
 
 SETTINGS = ("KNOWLEDGE_DIR", "STATE_DIR", "DISCORD_TOKEN", "DISCORD_GUILD_ID", "ASK_CHANNEL_IDS", "ADMIN_ROLE_IDS",
-            "LOG_LEVEL", "COOLDOWN_SECONDS", "COOLDOWN_QUESTIONS", "ANSWER_EXCERPTS")
+            "LOG_LEVEL", "COOLDOWN_SECONDS", "COOLDOWN_QUESTIONS", "ANSWER_EXCERPTS", "DATABASE_PATH",
+            "DATABASE_URL", "RETENTION_DAYS", "HASH_SALT", "MESSAGE_CONTENT", "MAX_UPLOAD_BYTES")
 SYRIA = "What did Russia do in Syria?"
+FLUSH_LIMIT = 10  # seconds; a guard against a hung test, never a way to wait for something
 
 
 @pytest.fixture
-def bot_env(knowledge_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Settings for a test: a writable copy of the bundled knowledge, its own state directory, a fake token."""
+def database_path(tmp_path: Path) -> Path:
+    return tmp_path / "memory" / "bot.sqlite3"
+
+
+@pytest.fixture
+def bot_env(knowledge_dir: Path, tmp_path: Path, database_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings for a test: a writable copy of the bundled knowledge, its own state directory and
+    database (a real SQLite file), a fake token."""
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KNOWLEDGE_DIR", str(knowledge_dir))
     monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DATABASE_PATH", str(database_path))
     monkeypatch.setenv("DISCORD_TOKEN", "fake-token-never-sent")  # SimCord logs in without it
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+async def close_stores(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[Store]]:
+    """Every store a bot opens in the test, closed at the end (SimCord never calls ``bot.close()``).
+
+    The list is in opening order: after ``env.restart_bot(create_bot())`` the last one is the new bot's.
+    """
+    opened: list[Store] = []
+    open_store = bot.discord_app.bot.open_store
+
+    async def opening(*args: Any, **kwargs: Any) -> Store:
+        store = await open_store(*args, **kwargs)
+        opened.append(store)
+        return store
+
+    monkeypatch.setattr(bot.discord_app.bot, "open_store", opening)
+    yield opened
+    for store in reversed(opened):
+        await store.close(timeout=FLUSH_LIMIT)
+
+
+async def flushed(store: Store | None) -> Store:
+    """The store once every write queued so far is in the database."""
+    assert store is not None
+    await asyncio.wait_for(store.flush(), FLUSH_LIMIT)
+    return store
 
 
 @pytest.fixture
@@ -43,14 +84,18 @@ class World:
     member: simcord.MemberActor
 
 
-@pytest.fixture
-def world(simcord_env: simcord.Env) -> World:
-    guild = simcord_env.create_guild("Readers")
+def arrange_world(env: simcord.Env, name: str = "Readers", admin: str = "ada", member: str = "bob") -> World:
+    """A server with #general, an admin and a member (for tests that start their own bot)."""
+    guild = env.create_guild(name)
     channel = guild.create_text_channel("general")
     admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
-    admin = guild.add_member(simcord_env.create_user("ada"), roles=[admins])
-    member = guild.add_member(simcord_env.create_user("bob"))
-    return World(simcord_env, guild, channel, admin, member)
+    return World(env, guild, channel, guild.add_member(env.create_user(admin), roles=[admins]),
+                 guild.add_member(env.create_user(member)))
+
+
+@pytest.fixture
+def world(simcord_env: simcord.Env) -> World:
+    return arrange_world(simcord_env)
 
 
 def embed_text(embed: discord.Embed) -> str:

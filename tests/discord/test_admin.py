@@ -208,7 +208,7 @@ async def test_kb_status_shows_the_knowledge_base_and_the_last_reload(world, kno
     assert embed.description.startswith("1 document, 23 passages, ")
     assert f"Directory: `{knowledge_dir}`" in embed.description and "Ranking: lexical" in embed.description
     assert embed.fields[0].value == "`why-talking-to-putin-wont-work`: Why Talking to Putin Won’t Work (23 passages)"
-    assert embed.fields[1].value == "None since the bot started."
+    assert embed.fields[1].value == "None recorded yet."
 
     write(knowledge_dir, "solar.md", SOLAR)
     await world.env.advance_time(60)
@@ -217,4 +217,4 @@ async def test_kb_status_shows_the_knowledge_base_and_the_last_reload(world, kno
     [embed] = after.response.embeds
     last = embed.fields[1].value
     assert last.startswith(f"<t:{int(world.env.now().timestamp())}:f>")
-    assert f"by {world.admin.mention}; documents: 1 added, 0 changed, 0 removed" in last
+    assert "by ada; documents: 1 added, 0 changed, 0 removed" in last

@@ -248,6 +248,7 @@ async def test_500_concurrent_questions_from_50_members_in_5_servers(simcord_env
                    for m in range(MEMBERS_PER_GUILD)]
     channels = list(dict.fromkeys(channel for _, server_channels in roster for channel in server_channels))
     members = [member for member, _ in roster]
+    await env.settle()  # the bot has seen its servers (and read their settings) before the questions, as at start-up
 
     burst = [q for member, server_channels in roster for q in questions_for(member, server_channels,
                                                                              QUESTIONS_EACH, rng)]

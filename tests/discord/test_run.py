@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import logging
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterator
 from typing import ClassVar
@@ -34,6 +35,8 @@ def run_env(knowledge_dir, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")  # the most talkative logs must not show the token either
     monkeypatch.delenv("DISCORD_GUILD_ID", raising=False)
     monkeypatch.delenv("ASK_CHANNEL_IDS", raising=False)
+    monkeypatch.delenv("MESSAGE_CONTENT", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setattr("bot.cli.load_dotenv", lambda **kwargs: False)  # a developer's .env stays out of tests
 
 
@@ -125,8 +128,80 @@ def test_a_missing_privileged_intent_is_explained(run_env, monkeypatch, capsys):
                                   "Developer Portal (Bot → Privileged Gateway Intents) or leave ASK_CHANNEL_IDS empty")
 
 
+def test_message_content_on_without_the_portal_switch_is_explained(run_env, monkeypatch, capsys):
+    monkeypatch.setenv("MESSAGE_CONTENT", "on")
+
+    async def refused(self, token, *, reconnect=True):
+        raise discord.PrivilegedIntentsRequired(None)
+
+    monkeypatch.setattr(discord.Client, "start", refused)
+    assert main(["run"]) == 2
+    assert error_line(capsys) == ("error: MESSAGE_CONTENT=on needs the Message Content intent: enable it in the "
+                                  "Developer Portal (Bot → Privileged Gateway Intents) or set MESSAGE_CONTENT=auto")
+
+
 def test_the_token_is_redacted_from_any_log_line(run_env):
     from bot.discord_app.runner import RedactSecret
 
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token is %s", (TOKEN,), None)
     assert RedactSecret(TOKEN).filter(record) and record.getMessage() == "token is [token]"
+
+
+@pytest.fixture
+def login_without_discord(monkeypatch):
+    async def login(self, token: str) -> None:
+        await self.setup_hook()  # where the store is opened and the knowledge loaded, as after a real login
+
+    monkeypatch.setattr(discord.Client, "login", login)
+
+
+def test_a_file_that_is_not_a_database_is_one_line_and_left_untouched(run_env, tmp_path, monkeypatch, capsys,
+                                                                       login_without_discord):
+    path = tmp_path / "data" / "bot.sqlite3"
+    path.parent.mkdir()
+    garbage = b"these are not the bytes of a database\n" * 100
+    path.write_bytes(garbage)
+    monkeypatch.setenv("DATABASE_PATH", str(path))
+
+    assert main(["run"]) == 1
+    assert error_line(capsys) == (f"error: the database {path} cannot be used: not a SQLite database (the file was "
+                                  "left untouched: move it away or set DATABASE_PATH to another file)")
+    assert path.read_bytes() == garbage
+    assert [p.name for p in path.parent.iterdir()] == ["bot.sqlite3"]
+
+
+def test_a_damaged_database_is_one_line_saying_what_to_do_and_left_untouched(run_env, tmp_path, monkeypatch, capsys,
+                                                                             login_without_discord):
+    path = tmp_path / "data" / "bot.sqlite3"
+    path.parent.mkdir()
+    with sqlite3.connect(path) as db:  # a real database, then a page of it overwritten
+        db.execute("CREATE TABLE questions (id TEXT PRIMARY KEY, question TEXT)")
+        db.executemany("INSERT INTO questions VALUES (?, ?)", [(str(n), "why? " * 50) for n in range(200)])
+    db.close()
+    damaged = bytearray(path.read_bytes())
+    damaged[4096:8192] = b"\xff" * 4096
+    path.write_bytes(bytes(damaged))
+    mtime = path.stat().st_mtime_ns
+    monkeypatch.setenv("DATABASE_PATH", str(path))
+
+    assert main(["run"]) == 1
+    line = error_line(capsys)
+    assert line.startswith(f"error: the database {path} cannot be used: the database is damaged (")
+    assert line.endswith(f"Move the file aside (e.g. mv {path} {path}.damaged) or set DATABASE_PATH to another "
+                         "file, then start again: the bot begins a new memory there")
+    assert path.read_bytes() == bytes(damaged) and path.stat().st_mtime_ns == mtime
+    assert [p.name for p in path.parent.iterdir()] == ["bot.sqlite3"]
+
+
+def test_a_locked_database_does_not_stop_the_start(run_env, tmp_path, monkeypatch, capsys, login_without_discord):
+    path = tmp_path / "data" / "bot.sqlite3"
+    monkeypatch.setenv("DATABASE_PATH", str(path))
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(tmp_path / "missing"))  # stops the start right after the store opened
+    path.parent.mkdir()
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        assert main(["run"]) == 1
+    finally:
+        holder.close()
+    assert error_line(capsys) == f"error: {tmp_path / 'missing'}: knowledge directory not found"  # not the database

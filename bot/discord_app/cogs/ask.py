@@ -1,9 +1,11 @@
-"""Asking: ``/ask``, @mentions (and DMs), and question-like messages in the channels listed in ASK_CHANNEL_IDS."""
+"""Asking: ``/ask``, @mentions (and DMs), and question-like messages in the ask channels
+(ASK_CHANNEL_IDS and each server's own, set with ``/kb settings``). Every question is logged."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -15,6 +17,7 @@ from bot.discord_app.bot import APOLOGY
 from bot.discord_app.buttons import answer_view
 from bot.discord_app.cooldown import QuestionCooldown
 from bot.render.embeds import answer_embed
+from bot.store import GuildSettings
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
@@ -36,6 +39,10 @@ def looks_like_question(text: str) -> bool:
     return text.endswith("?") or bool(_QUESTION_WORD.match(text))
 
 
+def elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
 class Ask(commands.Cog):
     """Answers questions with quoted, cited excerpts; a per-user cooldown keeps one user from flooding it."""
 
@@ -43,24 +50,52 @@ class Ask(commands.Cog):
         self.bot = bot
         self.cooldown = QuestionCooldown(bot.settings.cooldown_questions, bot.settings.cooldown_seconds)
 
+    def wait_time(self, guild_id: int | None, user_id: int, server: GuildSettings | None) -> float:
+        """The cooldown in the server the question is asked in (its own, or COOLDOWN_SECONDS)."""
+        return self.cooldown.wait_time((guild_id, user_id), discord.utils.utcnow(), self.bot.cooldown_seconds(server))
+
     @app_commands.command(name="ask", description="Ask the knowledge base; the answer quotes and cites the articles")
     @app_commands.describe(question="Your question, e.g. What did Russia do in Syria?",
                            excerpts=f"How many excerpts to show (1-{MAX_EXCERPTS})",
-                           private="Show the answer only to you")
+                           private="Show the answer only to you (default: as this server's admins chose)")
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, None, 6000],
-                  excerpts: app_commands.Range[int, 1, MAX_EXCERPTS] | None = None, private: bool = False) -> None:
+                  excerpts: app_commands.Range[int, 1, MAX_EXCERPTS] | None = None,
+                  private: bool | None = None) -> None:
         async with self.bot.guard(interaction, "/ask"):
-            wait = self.cooldown.wait_time(interaction.user.id, discord.utils.utcnow())
+            started = time.perf_counter()
+            server = await self.server_settings(interaction, private)
+            wait = self.wait_time(interaction.guild_id, interaction.user.id, server)
             if wait:
-                await interaction.response.send_message(self.cooldown.message(wait), ephemeral=True)
+                await self.bot.reply(interaction, ephemeral=True,
+                                     content=self.cooldown.message(wait, self.bot.cooldown_seconds(server)))
                 return
+            if private is None:
+                private = server is not None and not server.public_answers
             limit = excerpts or self.bot.settings.excerpts
-            answer = await self.bot.respond_in_time(interaction, self.bot.ask(canonical_question(question), limit),
-                                                    ephemeral=private)
-            await self.bot.reply_answer(interaction, answer, limit, ephemeral=private)
+            text = canonical_question(question)
+            answer = await self.bot.respond_in_time(interaction, self.bot.ask(text, limit), ephemeral=private)
+            question_id = self.bot.record_question(
+                question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id, user_id=interaction.user.id)
+            await self.bot.reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id)
 
-    def question_in(self, message: discord.Message) -> str | None:
-        """The question a message asks the bot, or None when it is not for the bot."""
+    async def server_settings(self, interaction: discord.Interaction, private: bool | None) -> GuildSettings | None:
+        """The server's settings for a /ask: from memory at once, or read in time for Discord's deadline.
+
+        If the read is slow, "thinking…" is shown meanwhile: privately, unless the asker chose a public answer
+        (the server's choice is not known yet, and a private answer shown publicly could not be taken back).
+        """
+        guild_id = interaction.guild_id
+        if guild_id is None or self.bot.cached_server_settings(guild_id) is not None:
+            return await self.bot.server_settings(guild_id)  # no waiting: keeps the order questions came in
+        return await self.bot.respond_in_time(interaction, self.bot.server_settings(guild_id),
+                                              ephemeral=private is not False)
+
+    def question_in(self, message: discord.Message, answer_channels: frozenset[int] = frozenset()) -> str | None:
+        """The question a message asks the bot, or None when it is not for the bot.
+
+        ``answer_channels``: where a question-like message is answered without a mention.
+        """
         me = self.bot.user
         if me is None or message.author.bot or message.author.id == me.id:
             return None
@@ -73,25 +108,33 @@ class Ask(commands.Cog):
                 text = text.replace(own_role.mention, " ")
             return canonical_question(text)
         channel = message.channel
-        listed = self.bot.settings.ask_channel_ids
-        if (channel.id in listed or getattr(channel, "parent_id", None) in listed) and \
+        if (channel.id in answer_channels or getattr(channel, "parent_id", None) in answer_channels) and \
                 looks_like_question(message.content):
             return canonical_question(message.content)
         return None
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        question = self.question_in(message)
+        if message.author.bot:
+            return
+        started = time.perf_counter()
+        guild_id = message.guild.id if message.guild else None
+        server = await self.bot.server_settings(guild_id)  # never raises: defaults when it cannot be read
+        question = self.question_in(message, self.bot.answer_channels(server))
         if question is None:
             return
         try:
-            wait = self.cooldown.wait_time(message.author.id, discord.utils.utcnow())
+            wait = self.wait_time(guild_id, message.author.id, server)
             if wait:
-                await message.reply(self.cooldown.message(wait), mention_author=False)
+                await message.reply(self.cooldown.message(wait, self.bot.cooldown_seconds(server)),
+                                    mention_author=False)
                 return
             limit = self.bot.settings.excerpts
             answer = await self.bot.ask(question, limit)
-            view = answer_view(answer, limit)
+            question_id = self.bot.record_question(
+                question=question, answer=answer, latency_ms=elapsed_ms(started), guild_id=guild_id,
+                channel_id=message.channel.id, user_id=message.author.id)
+            view = answer_view(answer, limit, question_id)
             await message.reply(embed=answer_embed(answer), mention_author=False, **({"view": view} if view else {}))
         except Exception:
             log.exception("Answering message %s in channel %s failed", message.id, message.channel.id)
