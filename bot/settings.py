@@ -80,6 +80,17 @@ def _database_url(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _shards(env: Mapping[str, str]) -> dict[str, object]:
+    """SHARD_COUNT and SHARD_IDS: this process runs SHARD_IDS out of SHARD_COUNT shards."""
+    count = _int(env, "SHARD_COUNT", None, minimum=1)
+    ids = tuple(sorted(_ids(env, "SHARD_IDS")))
+    if ids and count is None:
+        raise SettingsError("SHARD_IDS needs SHARD_COUNT (the total number of shards across all processes)")
+    if count is not None and any(i >= count for i in ids):
+        raise SettingsError(f"SHARD_IDS must be below SHARD_COUNT ({count}), not {max(ids)}")
+    return {"shard_count": count, "shard_ids": ids or (tuple(range(count)) if count else None)}
+
+
 @dataclass(frozen=True)
 class Settings:
     knowledge_dir: Path = Path("knowledge")
@@ -106,6 +117,10 @@ class Settings:
     # "auto" asks for it only when ASK_CHANNEL_IDS is set; "on" also for channels added with /kb settings.
     message_content: str = "auto"
     max_upload_bytes: int = 1_000_000  # the largest file /kb add accepts
+    # Sharding: how many shards in all, and which of them this process runs (unset: Discord's
+    # recommended count, all in this process).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
 
     @property
     def reads_message_content(self) -> bool:
@@ -140,5 +155,6 @@ class Settings:
             database_url=_database_url(env),
             message_content=_choice(env, "MESSAGE_CONTENT", ("auto", "on", "off"), "auto"),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1_000_000, minimum=1) or 1_000_000,
+            **_shards(env),
         )
         return settings if not overrides else cls(**{**settings.__dict__, **overrides})
