@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from bot.settings import Settings, SettingsError
@@ -23,7 +25,7 @@ def test_a_process_runs_the_shards_it_is_given():
     ({"ASK_CHANNEL_IDS": "general"}, "ASK_CHANNEL_IDS must be a comma-separated list of Discord ids"),
 ])
 def test_bad_settings_name_the_variable(env, message):
-    with pytest.raises(SettingsError, match=message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
         Settings.from_env(env)
 
 
