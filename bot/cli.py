@@ -1,4 +1,5 @@
-"""The terminal front end: `python -m bot ask|chat|check|eval|recommendations|sources|bench|run|sync|stats|export`.
+"""The terminal front end: `python -m bot ask|chat|check|eval|recommendations|sources|bench|run|sync|stats|export|
+forget-server`.
 
 Every command prints one clear line and exits non-zero on bad input; no traceback reaches the user.
 """
@@ -26,7 +27,7 @@ from bot.recommendations import Recommendations
 from bot.render import terminal
 from bot.search.semantic import semantic_installed
 from bot.settings import Settings, SettingsError
-from bot.store import EVERYWHERE, Scope, Stats, StoreError, open_store
+from bot.store import EVERYWHERE, ForgottenGuild, Scope, Stats, StoreError, open_store
 
 
 class CliError(Exception):
@@ -271,6 +272,42 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_id(value: str) -> int:
+    """forget-server's ID: a Discord server id (a positive whole number)."""
+    value = value.strip()
+    if not value.isdigit() or int(value) == 0:
+        raise argparse.ArgumentTypeError(f"must be a Discord server id (a whole number), not {value!r}")
+    return int(value)
+
+
+def render_forgotten(forgotten: ForgottenGuild) -> str:
+    counts = {"document(s) of its collection": forgotten.documents, "question(s)": forgotten.questions,
+              "vote(s)": forgotten.votes, "reload record(s)": forgotten.reloads, "settings": forgotten.settings}
+    if not any(counts.values()):
+        return f"Server {forgotten.guild_id}: nothing was kept about it, nothing deleted."
+    return f"Forgot server {forgotten.guild_id}: deleted " + ", ".join(
+        f"{count} {what}" if what != "settings" else "its settings" for what, count in counts.items() if count) + "."
+
+
+def cmd_forget_server(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+
+    async def forget() -> ForgottenGuild:
+        # First a read-only look: a database that is missing, damaged, unreachable or of another schema
+        # version is one line, and nothing is created or changed.
+        check = await open_store(settings, read_only=True)
+        await check.close()
+        # Forgetting hashes no user id: a placeholder salt, so no salt file is read or made.
+        store = await open_store(Settings.from_env(hash_salt="forget-server"))
+        try:
+            return await store.forget_guild(args.server)
+        finally:
+            await store.close()
+
+    print(render_forgotten(asyncio.run(forget())))
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     engine = _engine(args)
     color = _color(args)
@@ -376,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--guild", type=_scope, default=EVERYWHERE, metavar="ID", help=where)
     export.add_argument("--days", type=_positive, metavar="N", help="only the last N days (default: everything kept)")
     export.set_defaults(func=cmd_export)
+
+    forget = sub.add_parser("forget-server", help=(
+        "delete a server's collection and everything kept about it (questions, votes, settings, reloads); "
+        "irreversible, asks no confirmation"))
+    forget.add_argument("server", type=_server_id, metavar="ID", help="the Discord server id")
+    forget.set_defaults(func=cmd_forget_server)
     return parser
 
 

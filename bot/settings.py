@@ -80,15 +80,26 @@ def _database_url(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _poll_seconds(env: Mapping[str, str]) -> float | None:
+    if env.get("COLLECTION_POLL_SECONDS", "").strip():
+        return _float(env, "COLLECTION_POLL_SECONDS", 5.0) or 5.0
+    return 5.0 if env.get("DATABASE_URL", "").strip() else None
+
+
 def _shards(env: Mapping[str, str]) -> dict[str, object]:
     """SHARD_COUNT and SHARD_IDS: this process runs SHARD_IDS out of SHARD_COUNT shards."""
+    if env.get("SHARD_COUNT", "").strip().lower() == "auto":
+        if _ids(env, "SHARD_IDS"):
+            raise SettingsError("SHARD_IDS needs a number in SHARD_COUNT, not auto")
+        return {"shard_count": None, "shard_ids": None, "sharded": True}
     count = _int(env, "SHARD_COUNT", None, minimum=1)
     ids = tuple(sorted(_ids(env, "SHARD_IDS")))
     if ids and count is None:
         raise SettingsError("SHARD_IDS needs SHARD_COUNT (the total number of shards across all processes)")
     if count is not None and any(i >= count for i in ids):
         raise SettingsError(f"SHARD_IDS must be below SHARD_COUNT ({count}), not {max(ids)}")
-    return {"shard_count": count, "shard_ids": ids or (tuple(range(count)) if count else None)}
+    return {"shard_count": count, "shard_ids": ids or (tuple(range(count)) if count else None),
+            "sharded": count is not None}
 
 
 @dataclass(frozen=True)
@@ -117,10 +128,21 @@ class Settings:
     # "auto" asks for it only when ASK_CHANNEL_IDS is set; "on" also for channels added with /kb settings.
     message_content: str = "auto"
     max_upload_bytes: int = 1_000_000  # the largest file /kb add accepts
-    # Sharding: how many shards in all, and which of them this process runs (unset: Discord's
-    # recommended count, all in this process).
+    # Operators own the shared knowledge base: these users, the application's owner or team, and the
+    # server admins of the home servers (a private bot lists its server here).
+    owner_ids: frozenset[int] = frozenset()
+    home_guild_ids: frozenset[int] = frozenset()
+    # Every other server's own collection (/kb add there): at most this many documents and bytes.
+    max_server_documents: int = 25
+    max_server_bytes: int = 2_000_000
+    # How often server collections changed by other processes are looked up. Unset: every 5 s when the
+    # store is shared (DATABASE_URL); never with the embedded SQLite file, which only this process writes.
+    collection_poll_seconds: float | None = None
+    # Sharding: how many shards in all, and which of them this process runs. SHARD_COUNT=auto asks
+    # Discord for its recommended count; unset, one gateway connection (fine below 2,500 servers).
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    sharded: bool = False
 
     @property
     def reads_message_content(self) -> bool:
@@ -155,6 +177,11 @@ class Settings:
             database_url=_database_url(env),
             message_content=_choice(env, "MESSAGE_CONTENT", ("auto", "on", "off"), "auto"),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1_000_000, minimum=1) or 1_000_000,
+            owner_ids=_ids(env, "OWNER_IDS"),
+            home_guild_ids=_ids(env, "HOME_GUILD_IDS"),
+            max_server_documents=_int(env, "MAX_SERVER_DOCUMENTS", 25, minimum=1) or 25,
+            max_server_bytes=_int(env, "MAX_SERVER_BYTES", 2_000_000, minimum=1) or 2_000_000,
+            collection_poll_seconds=_poll_seconds(env),
             **_shards(env),
         )
         return settings if not overrides else cls(**{**settings.__dict__, **overrides})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.engine import Engine
+from tests.store.postgres_server import PostgresServer
 
 BUNDLED = Path(__file__).resolve().parent.parent / "knowledge"
 ARTICLE = "why-talking-to-putin-wont-work.md"
@@ -28,6 +31,40 @@ def knowledge_dir(tmp_path: Path) -> Path:
     target = tmp_path / "knowledge"
     shutil.copytree(BUNDLED, target)
     return target
+
+
+_postgres_schemas = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (started from the pgserver wheel only if a test needs it),
+    on a Unix socket in a temp folder, deleted at the end. tests/store/conftest.py has its own for the store tests."""
+    server = PostgresServer()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres_tests_database(postgres_server: PostgresServer) -> str:
+    return postgres_server.create_database("bot_tests")
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer, postgres_tests_database: str) -> str:
+    """A DATABASE_URL for one test: a fresh, empty schema of its own (``search_path=`` in the URL) in the
+    session's database, so any number of stores and bots in the test share it and no other test sees it.
+
+    The schemas are not dropped (a bot's store may still be open when this fixture ends): the whole
+    server is deleted at the end of the session.
+    """
+    schema = f"test_{next(_postgres_schemas)}"
+    admin = await postgres_server.admin(postgres_tests_database)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await admin.close()
+    return f"{postgres_server.dsn(postgres_tests_database)}&search_path={schema}"
 
 
 @pytest.fixture(scope="session")

@@ -21,13 +21,14 @@ from typing import Any, Literal, TypeVar
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.answers import Answer
 from bot.discord_app.buttons import FeedbackButton, FullParagraphButton, MoreExcerptsButton, answer_view, passage_ref
 from bot.discord_app.sync import SyncRecord, sync_commands
 from bot.engine import Engine, ReloadReport
 from bot.knowledge.models import Document, KnowledgeBase, Passage
+from bot.library import CollectionFile, Library
 from bot.render.embeds import ReloadRecord, answer_embed
 from bot.settings import Settings
 from bot.store import GuildSettings, Store, StoreError, open_store
@@ -71,13 +72,20 @@ class KnowledgeBot(commands.Bot):
         # Only to read questions that do not mention the bot (MESSAGE_CONTENT; by default: ASK_CHANNEL_IDS set).
         intents.message_content = settings.reads_message_content
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, help_command=None,
-                         allowed_mentions=discord.AllowedMentions.none(), tree_cls=KnowledgeTree)
+                         allowed_mentions=discord.AllowedMentions.none(), tree_cls=KnowledgeTree,
+                         **_shard_options(settings))
         self.settings = settings
         self.mode = mode
         self._engine = engine
+        self.library: Library | None = Library(engine) if engine is not None else None
         self._reload_lock = asyncio.Lock()
+        self._collection_locks: dict[int, asyncio.Lock] = {}
+        self._collection_versions: dict[int, int] = {}  # the store's version of each collection loaded
+        # discord.ext.tasks: its sleeps are the ones a simulated clock (SimCord) recognises and drives
+        self._collection_poll = tasks.loop(seconds=settings.collection_poll_seconds or 5.0)(self._poll_collections)
+        self._app_owners: frozenset[int] | None = None  # the application's owner or team, once asked
         self.last_reload: ReloadRecord | None = None  # this process's last reload: /kb status without the store
-        self._passage_refs: tuple[KnowledgeBase, dict[str, str]] | None = None
+        self._passage_refs: dict[int | None, tuple[KnowledgeBase, dict[str, str]]] = {}
         self.store: Store | None = None
         self._store_options = dict(store_options or {})  # for the backend (tests: busy timeout, retry wait)
         self._server_settings: dict[int, GuildSettings] = {}  # read from the store or set by /kb settings
@@ -86,9 +94,17 @@ class KnowledgeBot(commands.Bot):
 
     @property
     def engine(self) -> Engine:
+        """The shared engine: the knowledge directory only (what direct messages are answered from)."""
         if self._engine is None:
             raise RuntimeError("the knowledge base is not loaded yet")
         return self._engine
+
+    def engine_for(self, guild_id: int | None) -> Engine:
+        """What a question in this server (None: a direct message) is answered from: the shared base plus
+        the server's own collection, and nothing of any other server's."""
+        if self.library is None:
+            return self.engine
+        return self.library.engine_for(guild_id)
 
     async def setup_hook(self) -> None:
         # Runs again after every (re)connect of a new bot object: everything here is safe to repeat.
@@ -103,6 +119,10 @@ class KnowledgeBot(commands.Bot):
             if self._engine.semantic.error:
                 log.warning("Semantic stage unavailable (%s): answering with lexical search",
                             self._engine.semantic.error)
+        if self.mode == "serve" and self.library is None:
+            self.library = Library(self.engine)
+        if self.mode == "serve" and self.settings.collection_poll_seconds and not self._collection_poll.is_running():
+            self._collection_poll.start()
         for extension in EXTENSIONS:
             if extension not in self.extensions:
                 await self.load_extension(extension)
@@ -133,6 +153,7 @@ class KnowledgeBot(commands.Bot):
 
     async def close(self) -> None:
         """Disconnect from Discord, then save what the store still has pending and close it."""
+        self._collection_poll.cancel()
         try:
             await super().close()
         finally:
@@ -150,9 +171,93 @@ class KnowledgeBot(commands.Bot):
 
     async def on_guild_available(self, guild: discord.Guild, /) -> None:
         await self.server_settings(guild.id)  # read ahead: the first question there needs no database read
+        await self.load_collection(guild.id)
 
     async def on_guild_join(self, guild: discord.Guild, /) -> None:
         await self.server_settings(guild.id)
+        await self.load_collection(guild.id)
+
+    # ------------------------------------------------------------------ who owns what
+
+    async def application_owners(self) -> frozenset[int]:
+        """The Discord application's owner, or its team's members (asked once, then remembered)."""
+        if self._app_owners is None:
+            try:
+                info = await self._bounded(self.application_info())
+            except Exception as exc:  # not known this time: OWNER_IDS and the home servers still apply
+                log.info("Cannot tell who owns the application: %s", exc)
+                return frozenset()
+            if info.team is not None:
+                self._app_owners = frozenset(member.id for member in info.team.members)
+            else:
+                self._app_owners = frozenset({info.owner.id}) if info.owner else frozenset()
+        return self._app_owners
+
+    def in_home_server(self, guild_id: int | None) -> bool:
+        """Whether knowledge commands here act on the shared knowledge base (HOME_GUILD_IDS)."""
+        return guild_id is not None and guild_id in self.settings.home_guild_ids
+
+    async def is_operator(self, interaction: discord.Interaction) -> bool:
+        """Whether the user may reload or edit the shared knowledge base: the application's owner or team,
+        a user in OWNER_IDS, or a server admin (``is_admin``) in a HOME_GUILD_IDS server."""
+        user_id = interaction.user.id
+        if user_id in self.settings.owner_ids:
+            return True
+        if self.in_home_server(interaction.guild_id) and self.is_admin(interaction):
+            return True
+        return user_id in await self.application_owners()
+
+    # ------------------------------------------------------------------ server collections, kept in the store
+
+    def _collection_lock(self, guild_id: int) -> asyncio.Lock:
+        return self._collection_locks.setdefault(guild_id, asyncio.Lock())
+
+    async def load_collection(self, guild_id: int, version: int | None = None,
+                              *, force: bool = False) -> ReloadReport | None:
+        """(Re)build a server's engine from its collection in the store; None when nothing changed (unless
+        ``force``) or the store cannot say (the server keeps what it had)."""
+        store, library = self.store, self.library
+        if store is None or library is None:
+            return None
+        async with self._collection_lock(guild_id):
+            try:
+                if version is None:
+                    version = await self._bounded(store.collections_version(guild_id))
+                if version == self._collection_versions.get(guild_id, 0) and not force:
+                    return None
+                stored = await self._bounded(store.documents(guild_id)) if version else []
+            except Exception as exc:
+                log.warning("Cannot read the collection of server %s for now: %s", guild_id, exc or type(exc).__name__)
+                return None
+            files = [CollectionFile(d.filename, d.text) for d in stored]
+            report = await asyncio.to_thread(library.update_server, guild_id, files, version)
+            self._collection_versions[guild_id] = version
+        if files or force:
+            log.info("Server %s collection: %d document(s) loaded%s", guild_id, len(files),
+                     f" ({len(report.problems)} skipped)" if report.problems else "")
+        return report
+
+    def served_guild_ids(self) -> list[int]:
+        return [guild.id for guild in self.guilds]
+
+    async def poll_collections_once(self) -> None:
+        """Rebuild the servers whose collection another process changed (one read for all of them)."""
+        store, library = self.store, self.library
+        guild_ids = self.served_guild_ids()
+        if store is None or library is None or not guild_ids:
+            return
+        versions = await self._bounded(store.collections_versions(guild_ids))
+        for guild_id in guild_ids:
+            version = versions.get(guild_id, 0)
+            if version != self._collection_versions.get(guild_id, 0):
+                await self.load_collection(guild_id, version)
+
+    async def _poll_collections(self) -> None:
+        """Every COLLECTION_POLL_SECONDS, pick up collection changes made through any process."""
+        try:
+            await self.poll_collections_once()
+        except Exception as exc:  # the next round tries again; answers go on from what is loaded
+            log.info("Server collections not checked this time: %s", exc or type(exc).__name__)
 
     # ------------------------------------------------------------------ the store: never in an answer's way
 
@@ -228,6 +333,18 @@ class KnowledgeBot(commands.Bot):
             log.exception("Could not log a question (the answer is sent anyway)")
             return None
 
+    async def asked_elsewhere(self, question_id: str, guild_id: int | None) -> bool:
+        """Whether the logged question was asked in another server (or in DMs) than ``guild_id``: its
+        buttons are not for this one. False when the store cannot say."""
+        if self.store is None:
+            return False
+        try:
+            record = await self._bounded(self.store.question(question_id))
+        except (StoreError, TimeoutError) as exc:
+            log.info("Cannot tell where %s was asked: %s", question_id, exc)
+            return False
+        return record is not None and record.guild_id != guild_id
+
     async def record_vote(self, question_id: str, user_id: int, vote: int) -> int | None:
         """Record a 👍 (+1) or 👎 (-1), replacing the person's earlier vote; returns that earlier vote."""
         key = (question_id, user_id)
@@ -278,8 +395,9 @@ class KnowledgeBot(commands.Bot):
 
     # ------------------------------------------------------------------ the engine, off the event loop
 
-    async def ask(self, question: str, limit: int, offset: int = 0) -> Answer:
-        return await asyncio.to_thread(self.engine.ask, question, limit, offset)
+    async def ask(self, question: str, limit: int, offset: int = 0, *, guild_id: int | None = None) -> Answer:
+        """Answer from what the server ``guild_id`` sees (None: a direct message, the shared base only)."""
+        return await asyncio.to_thread(self.engine_for(guild_id).ask, question, limit, offset)
 
     async def reload_engine(self) -> ReloadReport:
         """Re-read the knowledge directory in a worker thread; the engine swaps the new index in atomically."""
@@ -293,6 +411,8 @@ class KnowledgeBot(commands.Bot):
         waited = self._reload_lock.locked()
         async with self._reload_lock:
             report = await self.reload_engine()
+            if report.ok and self.library is not None and self.library.servers():
+                await asyncio.to_thread(self.library.rebuild_all)  # every server's collection on the new base
             self.last_reload = ReloadRecord(discord.utils.utcnow(), by, report)
             if self.store is not None:
                 try:
@@ -307,16 +427,19 @@ class KnowledgeBot(commands.Bot):
             log.warning("Reload by %s failed, still serving the previous knowledge base: %s", by, report.error)
         return report, waited
 
-    async def find_passage(self, ref: str) -> tuple[Document, Passage] | None:
-        """The passage a "Full paragraph" button refers to, in the knowledge base being served."""
-        return await asyncio.to_thread(self._find_passage, ref)
+    async def find_passage(self, ref: str, guild_id: int | None = None) -> tuple[Document, Passage] | None:
+        """The passage a "Full paragraph" button refers to, in what the server ``guild_id`` is answered from."""
+        return await asyncio.to_thread(self._find_passage, ref, guild_id)
 
-    def _find_passage(self, ref: str) -> tuple[Document, Passage] | None:
-        kb = self.engine.knowledge
-        if self._passage_refs is None or self._passage_refs[0] is not kb:
-            self._passage_refs = (kb, {passage_ref(p.id): p.id for p in kb.passages})
-        passage_id = self._passage_refs[1].get(ref)
-        return self.engine.passage(passage_id) if passage_id else None
+    def _find_passage(self, ref: str, guild_id: int | None) -> tuple[Document, Passage] | None:
+        engine = self.engine_for(guild_id)
+        kb = engine.knowledge
+        key = guild_id if self.library is not None and guild_id in self.library.servers() else None
+        known = self._passage_refs.get(key)
+        if known is None or known[0] is not kb:
+            known = self._passage_refs[key] = (kb, {passage_ref(p.id): p.id for p in kb.passages})
+        passage_id = known[1].get(ref)
+        return engine.passage(passage_id) if passage_id else None
 
     # ------------------------------------------------------------------ replies and failures
 
@@ -389,4 +512,20 @@ def create_bot(settings: Settings | None = None, *, store_options: Mapping[str, 
     Nothing is loaded or connected yet: the store is opened and the knowledge base read in
     ``setup_hook`` when the bot starts. ``store_options`` go to the store's backend (tests use them).
     """
-    return KnowledgeBot(settings or Settings.from_env(), store_options=store_options)
+    settings = settings or Settings.from_env()
+    cls = ShardedKnowledgeBot if settings.sharded else KnowledgeBot
+    return cls(settings, store_options=store_options)
+
+
+class ShardedKnowledgeBot(KnowledgeBot, commands.AutoShardedBot):
+    """The same bot over several gateway shards (discord.py's AutoShardedBot): SHARD_COUNT set.
+
+    Unset, the bot is a plain single-connection client, which Discord accepts below 2,500 servers
+    (and which test harnesses can start without being told a shard count)."""
+
+
+def _shard_options(settings: Settings) -> dict[str, Any]:
+    if not settings.sharded:
+        return {}
+    return {"shard_count": settings.shard_count,
+            "shard_ids": list(settings.shard_ids) if settings.shard_ids else None}

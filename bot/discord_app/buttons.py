@@ -56,7 +56,8 @@ class MoreExcerptsButton(discord.ui.DynamicItem[discord.ui.Button],
                     "I can no longer tell which question this answer was for: please ask it again with `/ask`.",
                     ephemeral=True)
                 return
-            answer = await bot.respond_in_time(interaction, bot.ask(question, self.limit, self.offset), ephemeral=True)
+            asking = bot.ask(question, self.limit, self.offset, guild_id=interaction.guild_id)
+            answer = await bot.respond_in_time(interaction, asking, ephemeral=True)
             await bot.reply_answer(interaction, answer, self.limit, ephemeral=True)
 
 
@@ -77,11 +78,12 @@ class FullParagraphButton(discord.ui.DynamicItem[discord.ui.Button],
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("KnowledgeBot", interaction.client)
         async with bot.guard(interaction, "Full paragraph"):
-            found = await bot.find_passage(self.ref)
+            found = await bot.find_passage(self.ref, interaction.guild_id)
             if found is None:
                 await interaction.response.send_message(
-                    "That passage is no longer in the knowledge base (it changed since this answer): "
-                    "please ask again.", ephemeral=True)
+                    "That passage is not available here: it is not in the knowledge base this "
+                    f"{'server' if interaction.guild_id else 'conversation'} is answered from (it may have changed "
+                    "since this answer). Please ask again.", ephemeral=True)
                 return
             document, passage = found
             await interaction.response.send_message(embed=paragraph_embed(document, passage, self.number),
@@ -111,6 +113,11 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("KnowledgeBot", interaction.client)
         async with bot.guard(interaction, "Feedback"):
+            if await bot.respond_in_time(interaction, bot.asked_elsewhere(self.question_id, interaction.guild_id),
+                                         ephemeral=True):
+                await bot.reply(interaction, ephemeral=True, content=(
+                    "That answer is not available here: it was given elsewhere, so a vote on it is not counted."))
+                return
             previous = await bot.respond_in_time(
                 interaction, bot.record_vote(self.question_id, interaction.user.id, self.vote), ephemeral=True)
             thumb = THUMBS[self.vote]

@@ -480,6 +480,34 @@ def status_embed(kb: KnowledgeBase, loaded_at: datetime, ranking: str, last: Rel
     return embed
 
 
+def collection_status_embed(server_name: str, documents: Sequence[Document], problems: Sequence[Problem],
+                            usage: tuple[int, int] | None, limits: tuple[int, int], last: ReloadRecord | None,
+                            shared: KnowledgeBase) -> discord.Embed:
+    """``/kb status`` outside the home servers: this server's own collection, then the shared base in short."""
+    passages = sum(len(d.passages) for d in documents)
+    used = "" if usage is None else (f"\nUsing {_count(usage[0], 'document')} of {limits[0]} and "
+                                     f"{usage[1]:,} of {limits[1]:,} bytes")
+    embed = discord.Embed(title=f"{trim(server_name, 150)}: this server's collection", colour=ANSWER_COLOUR,
+                          description=(f"{_count(len(documents), 'document')}, {_count(passages, 'passage')}{used}\n"
+                                       "Questions here are answered from this collection and the shared knowledge "
+                                       "base together. Add documents with `/kb add`, remove them with `/kb remove`."))
+    if documents:
+        embed.add_field(name="Documents", value=join_within(
+            [f"{_code(d.id, 100)}: {fit(d.title, 150)} ({_count(len(d.passages), 'passage')})"
+             for d in documents[:MAX_LINES]], FIELD_VALUE_LIMIT, "… and {n} more", total=len(documents)),
+            inline=False)
+    if problems:
+        embed.add_field(name=f"Documents skipped ({len(problems)})",
+                        value=_problems(problems, Path(".")), inline=False)
+    embed.add_field(name="Last change", value="None recorded yet." if last is None else trim(
+        f"{discord.utils.format_dt(last.at, 'f')} ({discord.utils.format_dt(last.at, 'R')}) by {fit(last.by, 100)}; "
+        f"{_changes(last.report)}", FIELD_VALUE_LIMIT), inline=False)
+    embed.add_field(name="Shared knowledge base", value=(
+        f"{_count(len(shared.documents), 'document')}, {_count(len(shared.passages), 'passage')}, managed by the "
+        "bot's operators (see `/sources` for everything answers here can quote)."), inline=False)
+    return embed
+
+
 # --------------------------------------------------------------------------- memory: server settings and stats
 
 

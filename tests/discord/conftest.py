@@ -18,8 +18,13 @@ from bot.store import Store
 
 SETTINGS = ("KNOWLEDGE_DIR", "STATE_DIR", "DISCORD_TOKEN", "DISCORD_GUILD_ID", "ASK_CHANNEL_IDS", "ADMIN_ROLE_IDS",
             "LOG_LEVEL", "COOLDOWN_SECONDS", "COOLDOWN_QUESTIONS", "ANSWER_EXCERPTS", "DATABASE_PATH",
-            "DATABASE_URL", "RETENTION_DAYS", "HASH_SALT", "MESSAGE_CONTENT", "MAX_UPLOAD_BYTES")
+            "DATABASE_URL", "RETENTION_DAYS", "HASH_SALT", "MESSAGE_CONTENT", "MAX_UPLOAD_BYTES", "OWNER_IDS",
+            "HOME_GUILD_IDS", "MAX_SERVER_DOCUMENTS", "MAX_SERVER_BYTES", "COLLECTION_POLL_SECONDS", "SHARD_COUNT",
+            "SHARD_IDS")
 SYRIA = "What did Russia do in Syria?"
+# The bot's home server in the tests (HOME_GUILD_IDS): its admins manage the shared knowledge base.
+# ``arrange_world`` creates it unless told otherwise (``home=False``: any other server).
+HOME_GUILD = 1_400_000_000_000_000_001
 FLUSH_LIMIT = 10  # seconds; a guard against a hung test, never a way to wait for something
 
 
@@ -38,6 +43,10 @@ def bot_env(knowledge_dir: Path, tmp_path: Path, database_path: Path, monkeypatc
     monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DATABASE_PATH", str(database_path))
     monkeypatch.setenv("DISCORD_TOKEN", "fake-token-never-sent")  # SimCord logs in without it
+    monkeypatch.setenv("HOME_GUILD_IDS", str(HOME_GUILD))
+    # Each poll is a real database read, and advance_time runs every one it passes: tests that jump
+    # days ahead would run thousands. The tests of the poll itself set it back to seconds.
+    monkeypatch.setenv("COLLECTION_POLL_SECONDS", "3600")
     return tmp_path
 
 
@@ -84,9 +93,13 @@ class World:
     member: simcord.MemberActor
 
 
-def arrange_world(env: simcord.Env, name: str = "Readers", admin: str = "ada", member: str = "bob") -> World:
-    """A server with #general, an admin and a member (for tests that start their own bot)."""
-    guild = env.create_guild(name)
+def arrange_world(env: simcord.Env, name: str = "Readers", admin: str = "ada", member: str = "bob", *,
+                  home: bool = True, id: int | None = None) -> World:
+    """A server with #general, an admin and a member (for tests that start their own bot).
+
+    ``home``: the bot's home server (HOME_GUILD), whose admins manage the shared knowledge base.
+    """
+    guild = env.create_guild(name, id=id if id is not None else HOME_GUILD if home else None)
     channel = guild.create_text_channel("general")
     admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
     return World(env, guild, channel, guild.add_member(env.create_user(admin), roles=[admins]),

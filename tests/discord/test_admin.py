@@ -12,7 +12,7 @@ from simcord import SetupError
 
 from bot import create_bot
 from tests.conftest import write
-from tests.discord.conftest import SYRIA
+from tests.discord.conftest import HOME_GUILD, SYRIA
 
 ARTICLE = "why-talking-to-putin-wont-work.md"
 SOLAR = "---\ntitle: Solar Power Now\nauthor: Sam Sun\n---\n\nSolar panels got cheaper than coal in 2020.\n"
@@ -36,7 +36,7 @@ async def test_kb_is_visible_only_to_admins(world):
 
 async def test_administrators_and_the_owner_are_admins(simcord_env):
     owner = simcord_env.create_user("olga")
-    guild = simcord_env.create_guild("Owned", owner=owner)
+    guild = simcord_env.create_guild("Owned", owner=owner, id=HOME_GUILD)
     channel = guild.create_text_channel("general")
     root = guild.add_member(simcord_env.create_user("root"), roles=[
         guild.create_role("Root", permissions=discord.Permissions(administrator=True))])
@@ -58,7 +58,7 @@ async def test_a_member_granted_the_command_is_still_refused(world):
 
 async def test_admin_role_ids_add_roles(bot_env, monkeypatch):
     def arrange(env):
-        guild = env.create_guild("Readers")
+        guild = env.create_guild("Readers", id=HOME_GUILD)
         librarians = guild.create_role("Librarians")  # no Manage Server
         return guild, guild.create_text_channel("general"), librarians, \
             guild.add_member(env.create_user("lee"), roles=[librarians])

@@ -8,7 +8,7 @@ import simcord
 
 from bot import create_bot
 from tests.conftest import write
-from tests.discord.conftest import SYRIA, buttons, embed_text
+from tests.discord.conftest import HOME_GUILD, SYRIA, buttons, embed_text
 
 NOT_FOUND = "I couldn't find that in the knowledge base."
 URL = "http://havel.fiu.edu/news/2017/why-talking-to-putin-wont-work/"
@@ -101,7 +101,7 @@ async def test_slash_commands_work_in_direct_messages(simcord_env):
 
 async def test_ask_channels_answer_question_like_messages_without_a_mention(bot_env, monkeypatch):
     def arrange(env):
-        guild = env.create_guild("Readers")
+        guild = env.create_guild("Readers", id=HOME_GUILD)
         return guild, guild.create_text_channel("questions"), guild.create_text_channel("chat"), \
             guild.add_member(env.create_user("bob"))
 
@@ -263,7 +263,7 @@ async def test_the_bot_answers_with_the_ranking_the_settings_choose(bot_env, kno
     """The engine as settings describe it: with the semantic extra installed (as in CI), the semantic stage."""
     monkeypatch.setenv("SEMANTIC", "auto")
     async with simcord.run(create_bot()) as env:
-        guild = env.create_guild("Readers")
+        guild = env.create_guild("Readers", id=HOME_GUILD)
         channel = guild.create_text_channel("general")
         admin = guild.add_member(env.create_user("ada"), roles=[
             guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))])

@@ -77,4 +77,4 @@ async def test_a_paragraph_removed_by_a_reload_is_explained(world, knowledge_dir
     full = await world.member.click(answer, label="Full paragraph [1]")
 
     assert full.ephemeral
-    assert full.response.content.startswith("That passage is no longer in the knowledge base")
+    assert full.response.content.startswith("That passage is not available here")

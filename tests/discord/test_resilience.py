@@ -87,9 +87,9 @@ async def test_slow_work_is_deferred_within_discords_three_seconds(world, monkey
     disk = asyncio.get_running_loop().create_future()
     ask = bot.ask
 
-    async def slow_ask(*args):
+    async def slow_ask(*args, **kwargs):
         await env.external_wait(disk, reason="a slow search")
-        return await ask(*args)
+        return await ask(*args, **kwargs)
 
     monkeypatch.setattr(bot, "ask", slow_ask)
 
@@ -109,7 +109,7 @@ async def test_a_failure_after_deferring_replaces_thinking_with_the_apology(worl
     env, bot = world.env, world.env.bot
     disk = asyncio.get_running_loop().create_future()
 
-    async def failing_ask(*args):
+    async def failing_ask(*args, **kwargs):
         await env.external_wait(disk, reason="a slow search")
         raise OSError("disk gone")
 

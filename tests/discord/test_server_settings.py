@@ -166,7 +166,7 @@ async def test_every_setting_survives_a_restart_and_stays_in_its_server(world):
     questions = world.guild.create_text_channel("questions")
     await world.admin.slash(world.channel, "kb settings", add_channel=questions, answers="private", cooldown=30)
     before = fields(await world.admin.slash(world.channel, "kb settings"))
-    other = arrange_world(env, "Elsewhere", "eve", "dan")
+    other = arrange_world(env, "Elsewhere", "eve", "dan", home=False)
     await flushed(env.bot.store)
 
     await env.restart_bot(create_bot())

@@ -28,7 +28,7 @@ async def ask(actor, channel, question: str, env: simcord.Env) -> simcord.Intera
 
 async def test_kb_stats_shows_this_servers_questions_gaps_and_feedback(world):
     env = world.env
-    elsewhere = arrange_world(env, "Elsewhere", "eve", "dan")
+    elsewhere = arrange_world(env, "Elsewhere", "eve", "dan", home=False)
     answer = (await ask(world.member, world.channel, SYRIA, env)).response
     await ask(world.admin, world.channel, "Is Russia arming the Taliban?", env)
     await world.member.send(world.channel, f"{env.bot.user.mention} Who wrote the article?")

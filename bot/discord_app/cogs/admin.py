@@ -1,6 +1,11 @@
 """Knowledge administration for server admins: ``/kb reload``, ``status``, ``settings``, ``stats``,
 ``add`` and ``remove``.
 
+Whose knowledge: the shared knowledge base (the knowledge directory) belongs to the bot's operators
+(``KnowledgeBot.is_operator``), who reload it anywhere and edit it with ``/kb add`` / ``/kb remove``
+in a home server (HOME_GUILD_IDS). In any other server, ``/kb add``, ``remove`` and ``status`` act on
+that server's own collection, kept in the store.
+
 Only members with Manage Server see the group (its default permissions); because a server can
 grant the commands to anyone in its Integrations settings, every callback checks again.
 """
@@ -28,8 +33,12 @@ from bot.discord_app.uploads import (
     safe_file_name,
     write_atomically,
 )
+from bot.engine import ReloadReport
 from bot.knowledge.models import Document
+from bot.library import collection_path
 from bot.render.embeds import (
+    ReloadRecord,
+    collection_status_embed,
     file_change_embed,
     fit,
     memory_line,
@@ -38,7 +47,7 @@ from bot.render.embeds import (
     stats_embed,
     status_embed,
 )
-from bot.store import GuildSettings, Stats, Store, StoreError
+from bot.store import CollectionFull, GuildSettings, Stats, Store, StoreError
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
@@ -113,17 +122,35 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
         await self.bot.reply(interaction, ephemeral=True, content=(
             f"Sorry, only server admins can manage the knowledge base: it needs the Manage Server permission{roles}."))
 
+    async def refuse_shared(self, interaction: discord.Interaction) -> None:
+        """The shared knowledge base is the operators': say who they are, and what this server can do."""
+        if self.bot.in_home_server(interaction.guild_id) and not self.bot.is_admin(interaction):
+            await self.refuse(interaction)  # a home server's members: its admins are operators
+            return
+        here = "" if self.bot.in_home_server(interaction.guild_id) else (
+            " In this server, `/kb add`, `/kb remove` and `/kb status` manage this server's own collection, "
+            "which answers here quote together with the shared base.")
+        await self.bot.reply(interaction, ephemeral=True, content=(
+            "Sorry, the shared knowledge base is managed by the bot's operators: the owner (or team) of the bot's "
+            "Discord application, the users listed in `OWNER_IDS`, and members with the Manage Server permission "
+            "in the bot's home servers (`HOME_GUILD_IDS`); a private bot lists its server in `HOME_GUILD_IDS`."
+            + here))
+
     @property
     def directory(self) -> Path:
         return self.bot.engine.knowledge.directory
+
+    def shared_here(self, interaction: discord.Interaction) -> bool:
+        """Whether ``/kb add``/``remove``/``status`` here act on the shared base (a home server) or the server's own."""
+        return self.bot.in_home_server(interaction.guild_id)
 
     # ------------------------------------------------------------------ reload and status
 
     @app_commands.command(name="reload", description="Re-read the knowledge directory and report what changed")
     async def reload(self, interaction: discord.Interaction) -> None:
         async with self.bot.guard(interaction, "/kb reload"):
-            if not self.bot.is_admin(interaction):
-                await self.refuse(interaction)
+            if not await self.bot.is_operator(interaction):
+                await self.refuse_shared(interaction)
                 return
             await interaction.response.defer(thinking=True, ephemeral=True)
             report, waited = await self.bot.reload_knowledge(interaction.user.display_name, interaction.user.id)
@@ -135,6 +162,9 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
             if not self.bot.is_admin(interaction):
                 await self.refuse(interaction)
                 return
+            if not self.shared_here(interaction) and interaction.guild is not None:
+                await self.collection_status(interaction, interaction.guild)
+                return
             last = await self.bot.respond_in_time(interaction, self.bot.latest_reload(), ephemeral=True)
             engine = self.bot.engine
             state = engine.state
@@ -142,6 +172,30 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
             if self.bot.store is not None:
                 embed.add_field(name="Memory", value=memory_line(self.bot.store.health()), inline=False)
             await self.bot.reply(interaction, ephemeral=True, embed=embed)
+
+    async def collection_status(self, interaction: discord.Interaction, guild: discord.Guild) -> None:
+        library, store = self.bot.library, self.bot.store
+        usage: tuple[int, int] | None = None
+        last: ReloadRecord | None = None
+        if store is not None:
+            async def read() -> tuple[tuple[int, int] | None, ReloadRecord | None]:
+                try:
+                    used = await self.bot._bounded(store.collection_usage(guild.id))
+                    entry = await self.bot._bounded(store.latest_reload(guild.id))
+                except (StoreError, TimeoutError) as exc:
+                    log.info("Collection of server %s: usage unavailable: %s", guild.id, exc)
+                    return None, None
+                return used, ReloadRecord(entry.at, entry.by_name, entry.report) if entry else None
+            usage, last = await self.bot.respond_in_time(interaction, read(), ephemeral=True)
+        documents = library.collection(guild.id) if library is not None else ()
+        problems = library.problems(guild.id) if library is not None else ()
+        settings = self.bot.settings
+        embed = collection_status_embed(guild.name, documents, problems, usage,
+                                        (settings.max_server_documents, settings.max_server_bytes), last,
+                                        self.bot.engine.knowledge)
+        if store is not None:
+            embed.add_field(name="Memory", value=memory_line(store.health()), inline=False)
+        await self.bot.reply(interaction, ephemeral=True, embed=embed)
 
     # ------------------------------------------------------------------ this server's settings
 
@@ -253,7 +307,8 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
                     f"The question log cannot be read right now ({fit(exc.reason, 500)}). Questions are still "
                     "answered and logged as soon as it is back; try again later."))
                 return
-            await self.bot.reply(interaction, ephemeral=True, embed=stats_embed(stats, self.bot.engine.passage))
+            passage = self.bot.engine_for(interaction.guild_id).passage  # this server's documents only
+            await self.bot.reply(interaction, ephemeral=True, embed=stats_embed(stats, passage))
 
     async def read_stats(self, store: Store, guild_id: int, days: int) -> Stats:
         await self.bot.saved()  # the questions asked a moment ago count too
@@ -265,8 +320,14 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
     @app_commands.describe(file="A .md, .markdown or .txt file in UTF-8, with optional front matter (title, author…)")
     async def add(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         async with self.bot.guard(interaction, "/kb add"):
-            if not self.bot.is_admin(interaction):
-                await self.refuse(interaction)
+            if not self.shared_here(interaction):
+                if not self.bot.is_admin(interaction) or interaction.guild_id is None:
+                    await self.refuse(interaction)
+                    return
+                await self.add_to_collection(interaction, interaction.guild_id, file)
+                return
+            if not await self.bot.is_operator(interaction):
+                await self.refuse_shared(interaction)
                 return
             await interaction.response.defer(thinking=True, ephemeral=True)
             limit = self.bot.settings.max_upload_bytes
@@ -305,8 +366,14 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
     @app_commands.describe(document="The document to remove (suggested as you type)")
     async def remove(self, interaction: discord.Interaction, document: app_commands.Range[str, 1, 200]) -> None:
         async with self.bot.guard(interaction, "/kb remove"):
-            if not self.bot.is_admin(interaction):
-                await self.refuse(interaction)
+            if not self.shared_here(interaction):
+                if not self.bot.is_admin(interaction) or interaction.guild_id is None:
+                    await self.refuse(interaction)
+                    return
+                await self.ask_collection_removal(interaction, interaction.guild_id, document)
+                return
+            if not await self.bot.is_operator(interaction):
+                await self.refuse_shared(interaction)
                 return
             kb = self.bot.engine.knowledge
             found = find_document(kb.documents, document)
@@ -334,16 +401,24 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
     async def document_autocomplete(self, interaction: discord.Interaction,
                                     current: str) -> list[app_commands.Choice[str]]:
         try:
-            return document_choices(self.bot.engine.knowledge.documents, current)
+            if self.shared_here(interaction) or interaction.guild_id is None or self.bot.library is None:
+                documents = self.bot.engine.knowledge.documents
+            else:  # outside the home servers only this server's own documents can be removed
+                documents = self.bot.library.collection(interaction.guild_id)
+            return document_choices(documents, current)
         except Exception:  # a failing autocomplete only loses the suggestions
             log.exception("Document autocomplete failed")
             return []
 
     async def remove_confirmed(self, interaction: discord.Interaction, document: Document) -> None:
         """Delete the document's file and reload (the admin clicked Remove)."""
-        if not self.bot.is_admin(interaction):
+        if not self.bot.is_admin(interaction) and not (self.shared_here(interaction)
+                                                       and await self.bot.is_operator(interaction)):
             await interaction.response.edit_message(content="Not removed: you are no longer a server admin.",
                                                     view=None)
+            return
+        if not self.shared_here(interaction) and interaction.guild_id is not None:
+            await self.remove_from_collection(interaction, interaction.guild_id, document)
             return
         directory = self.directory
         name = _relative(document, directory)
@@ -363,6 +438,114 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
         report, waited = await self.bot.reload_knowledge(interaction.user.display_name, interaction.user.id)
         await interaction.edit_original_response(content=None,
                                                  embed=file_change_embed(summary, report, directory, waited))
+
+    # ------------------------------------------------------------------ a server's own collection
+
+    def limits_note(self) -> str:
+        settings = self.bot.settings
+        return (f"Each server's collection holds at most {settings.max_server_documents} documents and "
+                f"{settings.max_server_bytes:,} bytes (`MAX_SERVER_DOCUMENTS`, `MAX_SERVER_BYTES`, set by the bot's "
+                "operators)")
+
+    async def add_to_collection(self, interaction: discord.Interaction, guild_id: int,
+                                file: discord.Attachment) -> None:
+        """``/kb add`` outside the home servers: store the document in this server's collection and rebuild."""
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        store, library = self.bot.store, self.bot.library
+        if store is None or library is None:
+            await self.bot.reply(interaction, ephemeral=True, content="Not added: this bot keeps no store, so "
+                                 "servers cannot have collections of their own.")
+            return
+        limit = self.bot.settings.max_upload_bytes
+        directory = collection_path(guild_id, "x").parent
+        try:
+            safe_file_name(file.filename)
+            check_size(file.size, limit)
+            data = await file.read()
+            checked = await asyncio.to_thread(check_upload, directory, file.filename, data, limit=limit,
+                                              documents=self.bot.engine_for(guild_id).knowledge.documents)
+        except UploadError as exc:
+            await self.bot.reply(interaction, ephemeral=True, content=f"Not added: {exc}.")
+            return
+        except discord.HTTPException as exc:
+            log.warning("Could not download %s for /kb add: %s", file.filename, exc)
+            await self.bot.reply(interaction, ephemeral=True,
+                                 content="Not added: the file could not be downloaded from Discord. Try again.")
+            return
+        text = checked.data.decode("utf-8").removeprefix("\ufeff")
+        document = checked.document
+        before = library.collection(guild_id)
+        replaces = any(d.id == document.id or d.path.name == checked.name for d in before)
+        settings = self.bot.settings
+        try:
+            await store.put_document(guild_id, document.id, checked.name, text, interaction.user.id,
+                                     max_documents=settings.max_server_documents, max_bytes=settings.max_server_bytes)
+            for old in before:  # the same file sent again with another id replaces it
+                if old.path.name == checked.name and old.id != document.id:
+                    await store.delete_document(guild_id, old.id)
+        except CollectionFull as exc:
+            await self.bot.reply(interaction, ephemeral=True, content=(
+                f"Not added, this server's collection is full: {exc}. {self.limits_note()}. Remove a document with "
+                "`/kb remove` to make room."))
+            return
+        except StoreError as exc:
+            await self.bot.reply(interaction, ephemeral=True, content=(
+                f"Not added: this server's collection cannot be saved right now ({fit(exc.reason, 300)}). "
+                "Try again later."))
+            return
+        report = await self.collection_changed(interaction, guild_id)
+        verb = "Replaced" if replaces else "Added"
+        sent_as = f" (sent as “{fit(file.filename, 100)}”)" if file.filename != checked.name else ""
+        summary = (f"{verb} `{checked.name}`{sent_as} in this server's collection: “{fit(document.title, 200)}”, "
+                   f"document `{document.id}`. Questions asked in this server now quote it.")
+        await self.bot.reply(interaction, ephemeral=True, embed=file_change_embed(summary, report, directory))
+
+    async def collection_changed(self, interaction: discord.Interaction, guild_id: int) -> ReloadReport:
+        """Rebuild this server's engine from the store at once, and note the change in the reload history."""
+        report = await self.bot.load_collection(guild_id, force=True)
+        if report is None:  # the store could not be read back: the next poll picks the change up
+            kb = self.bot.engine_for(guild_id).knowledge
+            report = ReloadReport((), (), (), 0, 0, 0, (), len(kb.documents), len(kb.passages))
+        elif self.bot.store is not None:
+            try:
+                self.bot.store.record_reload(report, by_name=interaction.user.display_name,
+                                             by_user_id=interaction.user.id, guild_id=guild_id)
+            except Exception:
+                log.exception("Could not record the collection change in the history")
+        return report
+
+    async def ask_collection_removal(self, interaction: discord.Interaction, guild_id: int, wanted: str) -> None:
+        collection = self.bot.library.collection(guild_id) if self.bot.library is not None else ()
+        found = find_document(collection, wanted)
+        if found is None:
+            extra = "" if collection else " This server's collection is empty; the shared knowledge base is " \
+                "managed by the bot's operators."
+            await self.bot.reply(interaction, ephemeral=True, content=(
+                f"No document of this server's collection matches “{fit(wanted, 200)}”: pick one from the "
+                f"suggestions as you type.{extra}"))
+            return
+        view = ConfirmRemoval(self, interaction, found)
+        await interaction.response.send_message(
+            f"Remove “{fit(found.title, 200)}” (`{found.path.name}`, "
+            f"{len(found.body)} passage{'' if len(found.body) == 1 else 's'}) from this server's collection? "
+            f"The buttons wait {REMOVE_TIMEOUT:g} seconds.", view=view, ephemeral=True)
+
+    async def remove_from_collection(self, interaction: discord.Interaction, guild_id: int,
+                                     document: Document) -> None:
+        name = document.path.name
+        await interaction.response.edit_message(content=f"Removing `{name}`…", view=None)
+        store = self.bot.store
+        try:
+            removed = await store.delete_document(guild_id, document.id) if store is not None else False
+        except StoreError as exc:
+            await interaction.edit_original_response(content=(
+                f"Not removed: this server's collection cannot be changed right now ({fit(exc.reason, 300)})."))
+            return
+        report = await self.collection_changed(interaction, guild_id)
+        summary = f"Removed `{name}` from this server's collection: “{fit(document.title, 200)}”." if removed \
+            else f"`{name}` was already gone."
+        await interaction.edit_original_response(content=None, embed=file_change_embed(
+            summary, report, collection_path(guild_id, name).parent))
 
 
 async def setup(bot: KnowledgeBot) -> None:

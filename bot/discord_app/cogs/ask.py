@@ -73,7 +73,8 @@ class Ask(commands.Cog):
                 private = server is not None and not server.public_answers
             limit = excerpts or self.bot.settings.excerpts
             text = canonical_question(question)
-            answer = await self.bot.respond_in_time(interaction, self.bot.ask(text, limit), ephemeral=private)
+            asking = self.bot.ask(text, limit, guild_id=interaction.guild_id)
+            answer = await self.bot.respond_in_time(interaction, asking, ephemeral=private)
             question_id = self.bot.record_question(
                 question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id, user_id=interaction.user.id)
@@ -130,7 +131,7 @@ class Ask(commands.Cog):
                                     mention_author=False)
                 return
             limit = self.bot.settings.excerpts
-            answer = await self.bot.ask(question, limit)
+            answer = await self.bot.ask(question, limit, guild_id=guild_id)
             question_id = self.bot.record_question(
                 question=question, answer=answer, latency_ms=elapsed_ms(started), guild_id=guild_id,
                 channel_id=message.channel.id, user_id=message.author.id)

@@ -47,7 +47,7 @@ class Library(commands.Cog):
                               topic: app_commands.Range[str, None, 200] | None = None,
                               document: app_commands.Range[str, None, 200] | None = None) -> None:
         async with self.bot.guard(interaction, "/recommendations"):
-            engine = self.bot.engine
+            engine = self.bot.engine_for(interaction.guild_id)  # the shared base and this server's own
             recs = await self.bot.respond_in_time(interaction,
                                                   asyncio.to_thread(engine.recommendations, topic, document))
             embeds = recommendations_embeds(recs) if recs else \
@@ -58,7 +58,7 @@ class Library(commands.Cog):
     async def document_autocomplete(self, interaction: discord.Interaction,
                                     current: str) -> list[app_commands.Choice[str]]:
         try:
-            return document_choices(self.bot.engine.knowledge.documents, current)
+            return document_choices(self.bot.engine_for(interaction.guild_id).knowledge.documents, current)
         except Exception:  # a failing autocomplete only loses the suggestions
             log.exception("Document autocomplete failed")
             return []
@@ -66,7 +66,8 @@ class Library(commands.Cog):
     @app_commands.command(name="sources", description="The documents in the knowledge base, with their details")
     async def sources(self, interaction: discord.Interaction) -> None:
         async with self.bot.guard(interaction, "/sources"):
-            await self.bot.reply(interaction, embeds=sources_embeds(self.bot.engine.knowledge))
+            knowledge = self.bot.engine_for(interaction.guild_id).knowledge
+            await self.bot.reply(interaction, embeds=sources_embeds(knowledge))
 
 
 async def setup(bot: KnowledgeBot) -> None:
