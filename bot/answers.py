@@ -8,6 +8,7 @@ passage's best sentences, and cites where they came from.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -264,6 +265,15 @@ def fuse(candidates: list[_Candidate], lexical_weight: float) -> list[_Candidate
                   key=lambda c: (-c.score, c.position))
 
 
+def corrected_text(query: Query) -> str:
+    """The question with its spelling corrections applied: what the meaning stage should read
+    ("syira" embeds as nothing in particular; "syria" as the country)."""
+    text = query.text
+    for word, correction in query.corrections.items():
+        text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", correction, text)
+    return text
+
+
 def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalyser, question: str, *,
                     limit: int = DEFAULT_EXCERPTS, offset: int = 0, hint: str = "",
                     semantic: SemanticIndex | None = None) -> Answer:
@@ -277,7 +287,7 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
         ranked = rank_lexical(query, index, offset + limit + 1)
         answerable = bool(ranked) and ranked[0].coverage >= MIN_COVERAGE
     else:
-        candidates, best_any, best_body = rank_hybrid(query, index, semantic, query.text)
+        candidates, best_any, best_body = rank_hybrid(query, index, semantic, corrected_text(query))
         lexical_best = max(candidates, key=lambda c: (c.lexical, -c.position), default=None)
         lexical_ok = lexical_best is not None and lexical_best.lexical > 0 and lexical_best.coverage >= MIN_COVERAGE
         # Common words but no meaning match: declined; no shared words but a strong match: answered,

@@ -127,3 +127,10 @@ def test_eval_and_check_show_both_modes(monkeypatch, tmp_path, capsys):
     assert "lexical  semantic (all-MiniLM-L6-v2)" in out
     assert main(["check", "--knowledge", str(BUNDLED)]) == 0
     assert "Search: semantic (all-MiniLM-L6-v2" in capsys.readouterr().out
+
+
+def test_a_misspelt_question_is_read_for_meaning_as_corrected(encoder):
+    engine = Engine.from_directory(BUNDLED, SemanticSetup(encoder, EmbeddingCache(None)))
+    answer = engine.ask("syira")
+    assert answer.answered and answer.corrections == {"syira": "syria"}
+    assert "Syria" in answer.excerpts[0].quote
