@@ -316,18 +316,27 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
 
     # ------------------------------------------------------------------ knowledge files
 
+    async def file_target(self, interaction: discord.Interaction) -> str | None:
+        """What /kb add and /kb remove act on here: "shared" (a home server, operators only),
+        "collection" (any other server, its admins), or None once a refusal has been sent."""
+        if not self.shared_here(interaction):
+            if not self.bot.is_admin(interaction) or interaction.guild_id is None:
+                await self.refuse(interaction)
+                return None
+            return "collection"
+        if not await self.bot.is_operator(interaction):
+            await self.refuse_shared(interaction)
+            return None
+        return "shared"
+
     @app_commands.command(name="add", description="Add (or replace) a Markdown or text document, then reload")
     @app_commands.describe(file="A .md, .markdown or .txt file in UTF-8, with optional front matter (title, author…)")
     async def add(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         async with self.bot.guard(interaction, "/kb add"):
-            if not self.shared_here(interaction):
-                if not self.bot.is_admin(interaction) or interaction.guild_id is None:
-                    await self.refuse(interaction)
-                    return
+            target = await self.file_target(interaction)
+            if target == "collection":
                 await self.add_to_collection(interaction, interaction.guild_id, file)
-                return
-            if not await self.bot.is_operator(interaction):
-                await self.refuse_shared(interaction)
+            if target != "shared":
                 return
             await interaction.response.defer(thinking=True, ephemeral=True)
             limit = self.bot.settings.max_upload_bytes
@@ -366,14 +375,10 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
     @app_commands.describe(document="The document to remove (suggested as you type)")
     async def remove(self, interaction: discord.Interaction, document: app_commands.Range[str, 1, 200]) -> None:
         async with self.bot.guard(interaction, "/kb remove"):
-            if not self.shared_here(interaction):
-                if not self.bot.is_admin(interaction) or interaction.guild_id is None:
-                    await self.refuse(interaction)
-                    return
+            target = await self.file_target(interaction)
+            if target == "collection":
                 await self.ask_collection_removal(interaction, interaction.guild_id, document)
-                return
-            if not await self.bot.is_operator(interaction):
-                await self.refuse_shared(interaction)
+            if target != "shared":
                 return
             kb = self.bot.engine.knowledge
             found = find_document(kb.documents, document)
