@@ -17,8 +17,10 @@ import numpy as np
 
 from bot.excerpts import Selection, Span, select_excerpt
 from bot.knowledge.models import Document, KnowledgeBase, Passage
+from bot.search.analysis import analyse
 from bot.search.index import SearchIndex
 from bot.search.query import ALIAS_WEIGHT, Query, QueryAnalyser
+from bot.search.stopwords import DOCUMENT_WORDS
 
 if TYPE_CHECKING:
     from bot.search.semantic import SemanticIndex
@@ -86,6 +88,7 @@ class Excerpt:
     highlights: tuple[Span, ...] = ()  # matched words, as offsets into quote
     trimmed_start: bool = False  # the passage goes on before the quote
     trimmed_end: bool = False
+    code: Passage | None = None  # a code block that directly follows the quoted passage, shown as code
 
     @property
     def display_quote(self) -> str:
@@ -119,6 +122,9 @@ class Answer:
                     "score": round(e.score, 4),
                     "passage_id": e.passage.id,
                     "number": e.citation.number,
+                    "section": list(e.passage.section),
+                    "page": e.passage.page,
+                    **({"code": e.code.text} if e.code else {}),
                 }
                 for e in self.excerpts
             ],
@@ -234,24 +240,19 @@ def rank_hybrid(query: Query, index: SearchIndex, semantic: SemanticIndex,
                 question: str) -> tuple[list[_Candidate], float, float]:
     """BM25 candidates and dense candidates, fused by weighted reciprocal rank.
 
-    Returns the ranking and the best similarity of any passage and of a body passage.
+    Returns the candidates and the best similarity of any passage.
     """
     vector = semantic.encode_query(question)
     similarity = semantic.passage_similarity(vector)
-    # Metadata lines ("Title: Why Talking to Putin Won't Work") are short and close to any
-    # question naming the subject; they are found by their field words, lexically.
-    body_similarity = np.where(index.metadata_mask, 0.0, similarity)
     lexical = dict(index.search(query.weights, k=CANDIDATES))
-    dense = np.argsort(-body_similarity, kind="stable")[:DENSE_CANDIDATES]
+    dense = np.argsort(-similarity, kind="stable")[:DENSE_CANDIDATES]
     positions = list(dict.fromkeys([*lexical, *(int(p) for p in dense)]))
     coverage = Coverage(query, index)
     covered = coverage.of_passages(np.asarray(positions, dtype=np.int64))
     candidates = [_candidate(query, index, coverage, pos, lexical.get(pos, 0.0), float(covered[i]),
-                             semantic.sentence_similarity(vector, pos), float(body_similarity[pos]))
+                             semantic.sentence_similarity(vector, pos), float(similarity[pos]))
                   for i, pos in enumerate(positions)]
-    best_any = float(similarity.max()) if len(similarity) else 0.0
-    best_body = float(body_similarity.max()) if len(similarity) else 0.0
-    return candidates, best_any, best_body
+    return candidates, float(similarity.max()) if len(similarity) else 0.0
 
 
 def fuse(candidates: list[_Candidate], lexical_weight: float) -> list[_Candidate]:
@@ -263,6 +264,51 @@ def fuse(candidates: list[_Candidate], lexical_weight: float) -> list[_Candidate
             fused[c.position] = fused.get(c.position, 0.0) + weight / (RRF_K + rank)
     return sorted((dataclasses.replace(c, score=fused.get(c.position, 0.0)) for c in candidates),
                   key=lambda c: (-c.score, c.position))
+
+
+def _acronyms(text: str) -> set[str]:
+    """Initials of runs of capitalised words: "GNU General Public License" -> gpl, ggpl, gp, ..."""
+    found: set[str] = set()
+    run: list[str] = []
+    for word in [*re.findall(r"[\w'’]+", text), ""]:
+        if word[:1].isupper():
+            run.append(word[0].lower())
+            continue
+        if len(run) >= 2:
+            found |= {"".join(run[i:j]) for i in range(len(run)) for j in range(i + 2, len(run) + 1)}
+        run = []
+    return found
+
+
+def _metadata_terms(document: Document) -> frozenset[str]:
+    """The words that name a document: its title, subtitle, author, publication, path, and acronyms."""
+    text = " ".join(filter(None, (document.title, document.subtitle, document.author, document.publication,
+                                  document.id.replace("/", " ").replace("-", " "))))
+    return frozenset(analyse(text)) | {t for a in _acronyms(f"{document.title} {document.subtitle or ''}")
+                                       for t in analyse(a)}
+
+
+def answer_from_metadata(kb: KnowledgeBase, query: Query) -> list[Excerpt]:
+    """Fields of the documents a question asks about, when that is all it asks.
+
+    "Who wrote the article?", "when was the GNU GPL published?", "which sections does the Apache
+    License have?": words that ask for a field, and otherwise only words that name documents
+    (their title, author, path) or refer to one ("article"). A question with any other word
+    ("what does the author recommend?") is about the text, and is answered from it.
+    """
+    if not query.fields:
+        return []
+    naming = [w for w in query.words if not w.field and w.word not in DOCUMENT_WORDS]
+    documents = [d for d in kb.documents
+                 if all(any(t in _metadata_terms(d) for t in w.terms + w.aliases) for w in naming)]
+    excerpts: list[Excerpt] = []
+    for document in documents:
+        by_field = {p.id.rsplit("#", 1)[1]: p for p in document.metadata}
+        for name in query.fields:
+            passage = by_field.get(name)
+            if passage is not None:
+                excerpts.append(Excerpt(passage.text, passage, cite(document, passage, len(excerpts) + 1), 1.0))
+    return excerpts
 
 
 def corrected_text(query: Query) -> str:
@@ -283,16 +329,23 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
     shown = question.strip()
     if not query.words:
         return Answer(shown, False, NOT_A_QUESTION, hint=hint)
+    details = answer_from_metadata(kb, query)
+    if details:
+        page = tuple(details[offset:offset + limit])
+        if page:
+            return Answer(shown, True, "", page, offset, offset + limit < len(details), query.corrections, hint)
+        return Answer(shown, False, "No more excerpts for this question.", offset=offset,
+                      corrections=query.corrections, hint=hint)
     if semantic is None:
         ranked = rank_lexical(query, index, offset + limit + 1)
         answerable = bool(ranked) and ranked[0].coverage >= MIN_COVERAGE
     else:
-        candidates, best_any, best_body = rank_hybrid(query, index, semantic, corrected_text(query))
+        candidates, best = rank_hybrid(query, index, semantic, corrected_text(query))
         lexical_best = max(candidates, key=lambda c: (c.lexical, -c.position), default=None)
         lexical_ok = lexical_best is not None and lexical_best.lexical > 0 and lexical_best.coverage >= MIN_COVERAGE
         # Common words but no meaning match: declined; no shared words but a strong match: answered,
         # ranked by meaning alone since the words that matched are not what was asked.
-        answerable = (lexical_ok and best_any >= MIN_SIMILARITY) or best_body >= STRONG_SIMILARITY
+        answerable = (lexical_ok and best >= MIN_SIMILARITY) or best >= STRONG_SIMILARITY
         ranked = fuse(candidates, LEXICAL_WEIGHT if lexical_ok else 0.0)
     if not answerable:
         return Answer(shown, False, NOT_FOUND, corrections=query.corrections, hint=hint)
@@ -309,9 +362,11 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
         if key in seen_quotes:  # the same words in two places: quote them once
             continue
         seen_quotes.add(key)
-        citation = cite(kb.document(passage.document_id), passage, len(excerpts) + 1)
+        document = kb.document(passage.document_id)
+        citation = cite(document, passage, len(excerpts) + 1)
         excerpts.append(Excerpt(quote, passage, citation, candidate.score, selection.highlights,
-                                selection.start > 0, selection.end < len(passage.text.rstrip())))
+                                selection.start > 0, selection.end < len(passage.text.rstrip()),
+                                document.code_after(passage)))
     page = tuple(excerpts[offset:offset + limit])
     if not page:
         return Answer(shown, False, "No more excerpts for this question.", offset=offset,

@@ -1,5 +1,5 @@
-"""The terminal front end: `python -m bot ask|chat|check|eval|recommendations|sources|bench|run|sync|stats|export|
-forget-server`.
+"""The terminal front end: `python -m bot ask|chat|add|refresh|check|eval|recommendations|sources|bench|run|sync|
+stats|export|forget-server`.
 
 Every command prints one clear line and exits non-zero on bad input; no traceback reaches the user.
 """
@@ -23,6 +23,7 @@ from bot.engine import Engine, build_state
 from bot.evaluation import evaluate, load_questions
 from bot.knowledge.loader import load_knowledge_dir
 from bot.knowledge.models import KnowledgeError
+from bot.knowledge.sources import fetch_document, read_file_document, refresh_directory, write_atomically
 from bot.recommendations import Recommendations
 from bot.render import terminal
 from bot.search.semantic import semantic_installed
@@ -125,6 +126,49 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"error: {kb.directory}: no usable document found", file=sys.stderr)
         return 1
     return 1 if kb.problems else 0
+
+
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Add a file or a web page to the knowledge directory: checked by the loader first, never half written."""
+    settings = _settings(args)
+    directory = settings.knowledge_dir
+    if not directory.is_dir():
+        raise KnowledgeError(directory, "knowledge directory not found")
+    if _is_url(args.source):
+        new = asyncio.run(fetch_document(args.source, max_bytes=settings.max_upload_bytes,
+                                         allow_private=settings.fetch_private_addresses,
+                                         timeout=settings.fetch_timeout))
+    elif "://" in args.source:
+        raise CliError(f"{args.source}: only http:// and https:// addresses can be fetched")
+    else:
+        new = read_file_document(Path(args.source))
+    target = directory / new.name
+    existing = {d.id: d for d in load_knowledge_dir(directory, require_documents=False).documents}
+    other = existing.get(new.document.id)
+    if other is not None and other.path.resolve() != target.resolve():
+        raise CliError(f"{new.name} would be the document {new.document.id!r}, which {other.path} already is")
+    verb = "Replaced" if target.exists() else "Added"
+    write_atomically(target, new.data)
+    doc = new.document
+    print(f"{verb} {target}: “{doc.title}” ({doc.format if not _is_url(args.source) else 'web page'}, "
+          f"{len(doc.body)} passages, {len(doc.sections)} sections), document {doc.id}.")
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Fetch every document that came from a URL again and rewrite the ones whose text changed."""
+    settings = _settings(args)
+    if not settings.knowledge_dir.is_dir():
+        raise KnowledgeError(settings.knowledge_dir, "knowledge directory not found")
+    report = asyncio.run(refresh_directory(settings.knowledge_dir, max_bytes=settings.max_upload_bytes,
+                                           allow_private=settings.fetch_private_addresses,
+                                           timeout=settings.fetch_timeout))
+    print(terminal.render_refresh(report))
+    return 1 if report.failed else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -366,6 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", parents=[common], help="an interactive prompt that behaves like the bot")
     chat.add_argument("-n", "--excerpts", type=_excerpts, default=DEFAULT_EXCERPTS)
     chat.set_defaults(func=cmd_chat)
+
+    add = sub.add_parser("add", parents=[common], help=(
+        "add a document (a file, or a web page or document by http(s) URL) to the knowledge directory"))
+    add.add_argument("source", metavar="SOURCE", help="a file path or an http(s) URL")
+    add.set_defaults(func=cmd_add)
+
+    refresh = sub.add_parser("refresh", parents=[common], help=(
+        "fetch the documents added by URL again and update those that changed"))
+    refresh.set_defaults(func=cmd_refresh)
 
     check = sub.add_parser("check", parents=[common], help="validate the knowledge directory")
     check.set_defaults(func=cmd_check)

@@ -80,7 +80,7 @@ def main_topics(documents: tuple[Document, ...], count: int = 8, sample: int = 2
 
 def build_state(knowledge: KnowledgeBase, semantic: SemanticSetup | None = None) -> EngineState:
     """Index a loaded knowledge base (CPU work: call it off the event loop)."""
-    index = SearchIndex(knowledge.passages)
+    index = SearchIndex(knowledge.searchable)
     dense = None
     if semantic is not None and semantic.encoder is not None:
         texts = [p.text for p in index.passages]

@@ -84,6 +84,11 @@ class Library:
         server = self._servers.get(guild_id)
         return server.documents if server else ()
 
+    def files(self, guild_id: int) -> tuple[CollectionFile, ...]:
+        """A server's collection as the store keeps it (file names and texts)."""
+        server = self._servers.get(guild_id)
+        return server.files if server else ()
+
     def problems(self, guild_id: int) -> tuple[Problem, ...]:
         server = self._servers.get(guild_id)
         return server.problems if server else ()

@@ -127,7 +127,11 @@ class Settings:
     # The privileged Message Content intent (needed to read questions that do not mention the bot):
     # "auto" asks for it only when ASK_CHANNEL_IDS is set; "on" also for channels added with /kb settings.
     message_content: str = "auto"
-    max_upload_bytes: int = 1_000_000  # the largest file /kb add accepts
+    max_upload_bytes: int = 10_000_000  # the largest file (or fetched page) /kb add accepts
+    fetch_timeout: float = 20.0  # seconds a URL given to /kb add or `add` may take to arrive
+    # Fetch from private, loopback and link-local addresses too. Only tests set this (they serve pages on
+    # 127.0.0.1); left off, a server admin cannot make the bot probe the network it runs in.
+    fetch_private_addresses: bool = False
     # Operators own the shared knowledge base: these users, the application's owner or team, and the
     # server admins of the home servers (a private bot lists its server here).
     owner_ids: frozenset[int] = frozenset()
@@ -176,7 +180,9 @@ class Settings:
             hash_salt=env.get("HASH_SALT", "").strip() or None,
             database_url=_database_url(env),
             message_content=_choice(env, "MESSAGE_CONTENT", ("auto", "on", "off"), "auto"),
-            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1_000_000, minimum=1) or 1_000_000,
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 10_000_000, minimum=1) or 10_000_000,
+            fetch_timeout=_float(env, "FETCH_TIMEOUT", 20.0) or 20.0,
+            fetch_private_addresses=_choice(env, "FETCH_PRIVATE_ADDRESSES", ("on", "off"), "off") == "on",
             owner_ids=_ids(env, "OWNER_IDS"),
             home_guild_ids=_ids(env, "HOME_GUILD_IDS"),
             max_server_documents=_int(env, "MAX_SERVER_DOCUMENTS", 25, minimum=1) or 25,

@@ -80,3 +80,6 @@ def write(directory: Path, name: str, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+from tests.pages import page_server  # noqa: E402, F401  (a fixture: pages on 127.0.0.1 for documents added by URL)

@@ -65,7 +65,7 @@ def test_markdown_headings_lists_and_inline_marks(tmp_path):
     doc = load_knowledge_dir(tmp_path).documents[0]
     body = doc.body
     assert body[0].text == "Read this and that. Next steps:"
-    assert body[0].section == "Section one"
+    assert body[0].section == ("Section one",)
     assert [(p.kind, p.text) for p in body[1:3]] == [("list_item", "first item continues here"),
                                                       ("list_item", "second item")]
     assert body[1].intro_id == body[0].id

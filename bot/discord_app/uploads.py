@@ -2,23 +2,21 @@
 anything touches the knowledge directory.
 
 A file is accepted only if the loader will take it: a plain file name (never a path, never hidden),
-a document suffix, within the size limit, UTF-8 text, and front matter ``parse_document`` accepts.
-It is written atomically: the bytes go to a hidden temporary file in the same directory (the loader
-skips hidden files), which ``os.replace`` then renames over the target in one step, so a reload
-sees the old file or the new one, never half of one.
+a document suffix, within the size limit, and content its format's parser reads (UTF-8 text with
+valid front matter for the text formats). A server's collection lives in the store as text, so a
+PDF, Word file or web page sent there is kept as the Markdown knowledge file made of it (pages,
+sections and metadata included). Files are written atomically (``write_atomically``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import hashlib
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from bot.knowledge.loader import DOCUMENT_SUFFIXES, MAX_FILE_BYTES, parse_document
+from bot.knowledge.loader import DOCUMENT_SUFFIXES, FORMATS, build_document, parse_file, size_limit, suffix_of
 from bot.knowledge.models import Document, KnowledgeError
 
 MAX_NAME_LENGTH = 80  # characters of the file name before its suffix
@@ -43,9 +41,9 @@ def _size(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
-def check_size(size: int, limit: int) -> None:
+def check_size(size: int, limit: int, name: str = "") -> None:
     """Refuse a file over ``limit`` bytes (and over what the loader reads), as early as its size is known."""
-    limit = min(limit, MAX_FILE_BYTES)
+    limit = min(limit, size_limit(PurePosixPath(name or "x.md")))
     if size > limit:
         raise UploadError(f"the file is too big ({_size(size)}); the limit is {_size(limit)} (`MAX_UPLOAD_BYTES`)")
 
@@ -66,10 +64,10 @@ def safe_file_name(raw: str) -> str:
         raise UploadError(f"“{raw}” is a hidden file name (it starts with a dot), which the bot never reads")
     if any(unicodedata.category(c) == "Cc" for c in raw):
         raise UploadError("the file name contains control characters")
-    stem, dot, suffix = raw.rpartition(".")
-    suffix = f".{suffix.lower()}" if dot else ""
-    if suffix not in DOCUMENT_SUFFIXES:
-        raise UploadError(f"“{raw}” is not a Markdown or text file: send a {', '.join(DOCUMENT_SUFFIXES)} file")
+    suffix = suffix_of(PurePosixPath(raw))
+    if not suffix:
+        raise UploadError(f"“{raw}” is not a document the bot reads: send a {', '.join(DOCUMENT_SUFFIXES)} file")
+    stem = raw[:len(raw) - len(suffix)]
     text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:MAX_NAME_LENGTH].strip("-")
     if not slug:
@@ -87,27 +85,40 @@ def inside(directory: Path, path: Path) -> bool:
 
 
 def check_upload(directory: Path, raw_name: str, data: bytes, *, limit: int,
-                 documents: tuple[Document, ...] = ()) -> CheckedUpload:
+                 documents: tuple[Document, ...] = (), as_text: bool = False) -> CheckedUpload:
     """Everything ``/kb add`` checks, in order; raises UploadError with the first problem found.
 
     ``documents`` are those being served: a new file may not take the id of another file's document.
+    ``as_text``: the file goes where only text is kept (a server's collection), so a PDF, Word file
+    or web page becomes the Markdown knowledge file made of it.
     """
     name = safe_file_name(raw_name)
-    check_size(len(data), limit)
+    check_size(len(data), limit, name)
     if not data.strip():
         raise UploadError("the file is empty")
-    if b"\x00" in data:
-        raise UploadError("that is a binary file (it contains NUL bytes): send Markdown or plain text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UploadError(f"the file is not UTF-8 text (invalid byte at offset {exc.start}): save it as "
-                          "UTF-8 and send it again") from None
+    fmt, is_text = FORMATS[suffix_of(PurePosixPath(name))]
+    if is_text and b"\x00" in data:
+        raise UploadError(f"that is a binary file (it contains NUL bytes), not {fmt}: send the document itself")
+    if is_text:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UploadError(f"the file is not UTF-8 text (invalid byte at offset {exc.start}): save it as "
+                              "UTF-8 and send it again") from None
     path = directory / name
     if not inside(directory, path):
         raise UploadError(f"`{name}` would not be inside the knowledge directory")
     try:
-        document = parse_document(path, text.removeprefix("\ufeff"))
+        parsed, front = parse_file(path, data)
+        document = build_document(path, PurePosixPath(name), parsed, front, hashlib.sha256(data).hexdigest())
+        if as_text and not is_text:
+            from bot.knowledge.sources import document_as_markdown
+
+            name = name[:len(name) - len(suffix_of(PurePosixPath(name)))] + ".md"
+            path = directory / name
+            data = document_as_markdown(parsed, document).encode("utf-8")
+            parsed, front = parse_file(path, data)
+            document = build_document(path, PurePosixPath(name), parsed, front, hashlib.sha256(data).hexdigest())
     except KnowledgeError as exc:
         raise UploadError(f"the file cannot be used: {exc.reason}") from None
     for other in documents:
@@ -115,22 +126,6 @@ def check_upload(directory: Path, raw_name: str, data: bytes, *, limit: int,
             raise UploadError(f"`{name}` would be the document `{document.id}`, which `{other.path.name}` already "
                               "is: rename the file, or set another `id:` in its front matter")
     return CheckedUpload(name, path, data, document, replaces=path.exists())
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a knowledge file is for reading
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def find_document(documents: tuple[Document, ...], wanted: str) -> Document | None:

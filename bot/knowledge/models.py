@@ -8,16 +8,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-PassageKind = Literal["paragraph", "list_item", "metadata"]
+PassageKind = Literal["paragraph", "list_item", "code", "metadata"]
+# Where a citation stops naming a section path and names only its last heading.
+MAX_SECTION_CHARS = 80
 
 
 @dataclass(frozen=True)
 class Passage:
-    """One searchable unit: a paragraph, a list item, or one metadata field.
+    """One unit of a document: a paragraph, a list item, a code block, or one metadata field.
 
-    ``paragraph`` counts body paragraphs as a reader would (1-based); a list
-    item carries the number of the paragraph that introduces it plus its own
-    ``item`` number. Metadata passages have paragraph 0.
+    ``paragraph`` counts paragraphs as a reader would (1-based) within the passage's section, or
+    within its page for a PDF; a list item carries the number of the paragraph that introduces it
+    plus its own ``item`` number. ``section`` is the path of headings above the passage (the
+    document's title left out). Only paragraphs and list items are searched and quoted: code is
+    shown as code beside the paragraph it follows, metadata answers questions that ask for it.
     """
 
     id: str
@@ -27,18 +31,44 @@ class Passage:
     paragraph: int
     item: int | None = None
     intro_id: str | None = None
-    section: str | None = None
-    # Words indexed but never shown: how people ask for a metadata field.
+    section: tuple[str, ...] = ()
+    # Words indexed but never shown: the section's headings, or how people ask for a metadata field.
     keywords: str = ""
+    page: int | None = None
+    language: str = ""  # code: the language its source names
+
+    @property
+    def searchable(self) -> bool:
+        return self.kind in ("paragraph", "list_item")
+
+    @property
+    def section_title(self) -> str | None:
+        """The section as a citation names it: "Parent › Child" when short, else the last heading."""
+        if not self.section:
+            return None
+        tail = " › ".join(self.section[-2:])
+        last = self.section[-1]
+        text = tail if len(tail) <= MAX_SECTION_CHARS else last
+        return text if len(text) <= MAX_SECTION_CHARS else text[:MAX_SECTION_CHARS - 1].rstrip() + "…"
 
     @property
     def location(self) -> str:
-        """Where a reader finds the passage: "¶7", "¶8, item 2", "article details"."""
+        """Where a reader finds the passage: "§ 4. Conveying Verbatim Copies, ¶1", "p. 12, ¶3",
+        "¶8, item 2", "document details"."""
         if self.kind == "metadata":
-            return "article details"
-        if self.item is not None:
-            return f"¶{self.paragraph}, item {self.item}"
-        return f"¶{self.paragraph}"
+            return "document details"
+        parts = []
+        if self.section_title:
+            parts.append(f"§ {self.section_title}")
+        if self.page is not None:
+            parts.append(f"p. {self.page}")
+        if self.kind == "code":
+            parts.append(f"code after ¶{self.paragraph}" if self.paragraph else "code")
+        elif self.item is not None:
+            parts.append(f"¶{self.paragraph}, item {self.item}")
+        else:
+            parts.append(f"¶{self.paragraph}")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -53,6 +83,9 @@ class Document:
     published: date | None = None
     url: str | None = None
     checksum: str = ""
+    format: str = "Markdown"
+    sections: tuple[str, ...] = ()  # every heading, in order (the title left out)
+    dropped: tuple[tuple[str, int], ...] = ()  # markup left out, by kind, for `check`
 
     @property
     def published_text(self) -> str | None:
@@ -62,7 +95,24 @@ class Document:
 
     @property
     def body(self) -> tuple[Passage, ...]:
-        return tuple(p for p in self.passages if p.kind != "metadata")
+        """The passages a question is searched in (paragraphs and list items)."""
+        return tuple(p for p in self.passages if p.searchable)
+
+    @property
+    def metadata(self) -> tuple[Passage, ...]:
+        return tuple(p for p in self.passages if p.kind == "metadata")
+
+    def code_after(self, passage: Passage) -> Passage | None:
+        """The code block that directly follows a passage in its section, shown with it."""
+        position = self._positions.get(passage.id)
+        if position is None or position + 1 >= len(self.passages):
+            return None
+        following = self.passages[position + 1]
+        return following if following.kind == "code" and following.section == passage.section else None
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {p.id: i for i, p in enumerate(self.passages)}
 
 
 @dataclass(frozen=True)
@@ -87,6 +137,11 @@ class KnowledgeBase:
     def passages(self) -> tuple[Passage, ...]:
         return tuple(p for d in self.documents for p in d.passages)
 
+    @property
+    def searchable(self) -> tuple[Passage, ...]:
+        """What the search index holds: every document's paragraphs and list items."""
+        return tuple(p for d in self.documents for p in d.passages if p.searchable)
+
     @cached_property
     def _by_id(self) -> dict[str, Document]:
         return {d.id: d for d in self.documents}
@@ -98,7 +153,8 @@ class KnowledgeBase:
         doc = self.document(passage_id.split("#", 1)[0])
         if doc is None:
             return None
-        return next((p for p in doc.passages if p.id == passage_id), None)
+        position = doc._positions.get(passage_id)
+        return doc.passages[position] if position is not None else None
 
 
 class KnowledgeError(Exception):

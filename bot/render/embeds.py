@@ -213,7 +213,33 @@ def keeps_question(question: str) -> bool:
 # --------------------------------------------------------------------------- answers
 
 
+MAX_CODE_CHARS = 500  # of a code block shown under its quote: a taste, "Full paragraph" has the rest
+
+
+def code_block(code: Passage, limit: int = MAX_CODE_CHARS) -> str:
+    """A knowledge base's code as a Discord code block, whole lines within ``limit`` characters."""
+    fence_free = code.text.replace("```", "`\u200b``")
+    language = re.sub(r"[^\w+#-]", "", code.language)[:20]
+    room = max(0, limit - len(language) - 9)
+    lines, used = [], 0
+    for line in fence_free.splitlines():
+        if used + len(line) + 1 > room:
+            lines.append("…")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return f"```{language}\n" + "\n".join(lines or ["…"]) + "\n```"
+
+
 def _quote_block(excerpt: Excerpt, budget: int) -> str:
+    code = ""
+    if excerpt.code is not None and budget > 200:
+        code = "\n" + code_block(excerpt.code, min(MAX_CODE_CHARS, budget // 2))
+        budget -= len(code)
+    return _quote_only(excerpt, budget) + code
+
+
+def _quote_only(excerpt: Excerpt, budget: int) -> str:
     number = f"**[{excerpt.citation.number}]** “"
     before = "… " if excerpt.trimmed_start else ""
     after = " …" if excerpt.trimmed_end else ""
@@ -266,6 +292,9 @@ def paragraph_embed(document: Document, passage: Passage, number: int | None = N
     embed = discord.Embed(title=label + fit(f"{document.title}, {passage.location}", TITLE_LIMIT - len(label)),
                           url=_web(document.url),
                           description=fit(passage.text, DESCRIPTION_LIMIT), colour=ANSWER_COLOUR)
+    code = document.code_after(passage)
+    if code is not None:
+        embed.add_field(name="Code", value=code_block(code, FIELD_VALUE_LIMIT), inline=False)
     embed.set_footer(text=trim(", ".join(p for p in (_citation_details(document), passage.location) if p),
                                FOOTER_LIMIT))
     return embed

@@ -7,6 +7,7 @@ import textwrap
 from bot.answers import Answer, Excerpt
 from bot.engine import ReloadReport
 from bot.knowledge.models import Document, KnowledgeBase
+from bot.knowledge.sources import RefreshReport
 from bot.recommendations import Recommendations
 
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -42,11 +43,24 @@ def render_answer(answer: Answer, color: bool = False, width: int = 88) -> str:
     for excerpt in answer.excerpts:
         lines.append("")
         lines.append(_wrap(f"[{excerpt.citation.number}] “{highlight(excerpt, color)}”", "", width))
+        if excerpt.code is not None:
+            lines.append(render_code(excerpt.code.text))
         lines.append(_wrap(excerpt.citation.text, "    ", width))
     if answer.has_more:
         lines.append("")
         lines.append("(more excerpts: type 'more')")
     return "\n".join(lines)
+
+
+MAX_CODE_LINES = 12
+
+
+def render_code(code: str, indent: str = "    │ ") -> str:
+    """A code block as it is written (never re-wrapped), marked off by a bar; long ones cut by lines."""
+    lines = code.splitlines()
+    shown = lines[:MAX_CODE_LINES] + ([f"… ({len(lines) - MAX_CODE_LINES} more lines)"]
+                                       if len(lines) > MAX_CODE_LINES else [])
+    return "\n".join(f"{indent}{line}".rstrip() for line in shown)
 
 
 def render_recommendations(recs: Recommendations, width: int = 88) -> str:
@@ -74,7 +88,8 @@ def render_recommendations(recs: Recommendations, width: int = 88) -> str:
 def render_document(doc: Document) -> str:
     parts = [p for p in (doc.author, doc.publication, doc.published_text) if p]
     head = doc.title + (f": {doc.subtitle}" if doc.subtitle else "")
-    return f"{head}\n    {', '.join(parts)}" + (f"\n    {doc.url}" if doc.url else "") + \
+    details = f"\n    {', '.join(parts)}" if parts else ""
+    return f"{head}{details}" + (f"\n    {doc.url}" if doc.url else "") + \
         f"\n    id {doc.id}, {len(doc.body)} passages, {doc.path}"
 
 
@@ -82,12 +97,42 @@ def render_sources(kb: KnowledgeBase) -> str:
     return "\n".join(render_document(d) for d in kb.documents)
 
 
+MAX_CHECK_SECTIONS = 8
+
+
+def render_check_document(doc: Document) -> str:
+    """What `check` says of one document: its format, title, sections, passages and dropped markup."""
+    code = sum(1 for p in doc.passages if p.kind == "code")
+    pages = {p.page for p in doc.passages if p.page is not None}
+    counts = [f"{len(doc.body)} passages", f"{len(doc.sections)} sections"]
+    counts += [f"{code} code blocks"] if code else []
+    counts += [f"{len(pages)} pages"] if pages else []
+    lines = [f"{doc.path}  [{doc.format}]", f"    title: {doc.title}", f"    id {doc.id}: {', '.join(counts)}"]
+    if doc.sections:
+        shown = [s.rsplit(" › ", 1)[-1] for s in doc.sections[:MAX_CHECK_SECTIONS]]
+        more = f" … (+{len(doc.sections) - MAX_CHECK_SECTIONS})" if len(doc.sections) > MAX_CHECK_SECTIONS else ""
+        lines.append(f"    sections: {'; '.join(shown)}{more}")
+    if doc.dropped:
+        lines.append("    dropped as markup: " + ", ".join(f"{kind} ×{n}" for kind, n in doc.dropped))
+    return "\n".join(lines)
+
+
 def render_check(kb: KnowledgeBase) -> str:
     lines = [f"Knowledge directory: {kb.directory}"]
-    lines += [render_document(d) for d in kb.documents]
+    lines += [render_check_document(d) for d in kb.documents]
     lines.append(f"{len(kb.documents)} document(s), {len(kb.passages)} passage(s), "
                  f"{len(kb.aliases)} alias(es), {len(kb.problems)} problem(s)")
     lines += [f"problem: {p}" for p in kb.problems]
+    return "\n".join(lines)
+
+
+def render_refresh(report: RefreshReport) -> str:
+    if not (report.changed or report.unchanged or report.failed):
+        return "No document here was added by URL: nothing to refresh."
+    lines = [f"Refreshed {len(report.changed) + len(report.unchanged)} document(s) fetched by URL: "
+             f"{len(report.changed)} changed, {len(report.unchanged)} unchanged, {len(report.failed)} failed."]
+    lines += [f"changed: {name}" for name in report.changed]
+    lines += [f"failed: {name}: {reason} (the previous copy is kept)" for name, reason in report.failed]
     return "\n".join(lines)
 
 

@@ -21,11 +21,6 @@ K1 = 1.2
 B = 0.75
 
 
-def field_term(field: str) -> str:
-    """The term only a metadata passage of this field holds ("@author"); no word analyses to it."""
-    return f"@{field}"
-
-
 def lucene_idf(corpus_size: int, document_frequency: int) -> float:
     return math.log(1 + (corpus_size - document_frequency + 0.5) / (document_frequency + 0.5))
 
@@ -81,14 +76,12 @@ class _CorpusStatistics(LuceneBM25):
 
 
 def passage_terms(passage: Passage) -> list[str]:
-    """The terms a passage is indexed under, in order: its words, hidden keywords, metadata field.
+    """The terms a passage is indexed under, in order: its words, then its hidden keywords (its
+    section's headings).
 
     SearchIndex computes the same in bulk; this is the readable definition (and the reference's input).
     """
-    terms = [t for word in index_words(f"{passage.text} {passage.keywords}") for t in word_terms(word)]
-    if passage.kind == "metadata":
-        terms.append(field_term(passage.id.rsplit("#", 1)[1]))
-    return terms
+    return [t for word in index_words(f"{passage.text} {passage.keywords}") for t in word_terms(word)]
 
 
 def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +115,7 @@ class _PostingsBuilder:
         self._lengths: list[np.ndarray] = []
 
     def _new_word(self, word: str) -> int:
-        terms = (word,) if word.startswith("@") else word_terms(word)
+        terms = word_terms(word)
         self._word_terms.extend(self.term_ids.setdefault(t, len(self.term_ids)) for t in terms)
         self._word_term_count.append(len(terms))
         self.words.append(word)
@@ -134,8 +127,6 @@ class _PostingsBuilder:
         counts = np.zeros(len(passages), dtype=np.int64)
         for i, passage in enumerate(passages):
             words = index_words(f"{passage.text} {passage.keywords}")
-            if passage.kind == "metadata":
-                words.append(field_term(passage.id.rsplit("#", 1)[1]))
             counts[i] = len(words)
             token_words.extend([word_ids[w] if w in word_ids else word_ids.setdefault(w, self._new_word(w))
                                 for w in words])
@@ -206,7 +197,7 @@ class SearchIndex:
         # Surface words (before stemming) for typo correction and word families.
         forms: dict[str, int] = {}
         for word, count in surface_counts.items():
-            if word.startswith("@") or not word_terms(word):
+            if not word_terms(word):
                 continue
             form = word_form(word)
             for part in (form, *(p for p in form.split("-") if "-" in form and p)):
@@ -235,10 +226,6 @@ class SearchIndex:
     def words_with_prefix(self, prefix: str) -> list[str]:
         """Known words starting with a four-letter prefix."""
         return self._by_prefix.get(prefix, [])
-
-    @cached_property
-    def metadata_mask(self) -> np.ndarray:
-        return np.fromiter((p.kind == "metadata" for p in self.passages), dtype=bool, count=len(self.passages))
 
     def holding(self, terms: Sequence[str], positions: np.ndarray) -> np.ndarray:
         """Which of the (sorted or not) passage positions hold any of the terms, from the postings."""

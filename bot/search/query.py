@@ -8,6 +8,7 @@ abstention can ask "how much of the question does this passage cover?".
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.knowledge.loader import FIELD_WORDS
 from bot.search.analysis import analyse, fold, tokens, word_form, word_terms
-from bot.search.index import SearchIndex, field_term
+from bot.search.index import SearchIndex
 from bot.search.stopwords import FRAMING_WORDS
 
 # Weights relative to a word as typed; measured with `python -m bot eval`.
@@ -27,8 +28,9 @@ ALIAS_WEIGHT = 0.6  # an alias widens the question; the word itself should still
 MAX_QUESTION_CHARS = 1000  # beyond this a "question" is a paste; the start is what is asked
 MAX_TERMS = 48
 
-# "wrote" -> "@author": a question word that asks for a metadata field searches that field.
-_FIELD_OF = {t: field_term(name) for name, (_, words) in FIELD_WORDS.items() for t in analyse(words)}
+# "wrote" -> "author": a question word that asks for a metadata field (answers.py decides whether
+# the question is about the field or about the text).
+_FIELD_OF = {t: name for name, (_, words) in FIELD_WORDS.items() for t in analyse(words)}
 
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 _CUSTOM_EMOJI = re.compile(r"<a?:(\w+):\d+>")
@@ -65,6 +67,7 @@ class QueryWord:
     correction: str | None = None
     aliases: tuple[str, ...] = ()  # related terms searched at ALIAS_WEIGHT: admin aliases, word family
     name: bool = False  # written as a proper name ("Venezuela" mid-sentence)
+    field: str | None = None  # the metadata field this word asks for ("wrote": author)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,11 @@ class Query:
         """The words that name the topic; known framing words only when nothing else is asked."""
         topic = tuple(w for w in self.words if not w.framing)
         return topic or tuple(w for w in self.words if w.known)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Metadata fields the question's words ask for, in order."""
+        return tuple(dict.fromkeys(w.field for w in self.words if w.field))
 
     @property
     def corrections(self) -> dict[str, str]:
@@ -152,15 +160,15 @@ class QueryAnalyser:
             weight = FRAMING_WEIGHT if framing else (TYPO_WEIGHT if correction else 1.0)
             name = token.start > 0 and text[token.start].isupper() and not text[:token.start].rstrip().endswith(
                 (".", "?", "!")) and not text.isupper()
-            words.append(QueryWord(form, terms, weight, known or bool(family), framing, correction, family, name))
+            field_name = next((_FIELD_OF[t] for t in token.terms if t in _FIELD_OF), None)
+            words.append(QueryWord(form, terms, weight, known or bool(family), framing, correction, family, name,
+                                   field_name))
             if len(words) >= MAX_TERMS:
                 break
         words = self._add_aliases(words, stems_in_question)
         if words and all(w.framing for w in words):  # "who is the author?" asks about framing itself
-            words = [QueryWord(w.word, w.terms, 1.0, w.known, True, w.correction, w.aliases, w.name) for w in words]
+            words = [dataclasses.replace(w, weight=1.0) for w in words]
         weights: dict[str, float] = {}
-        for term in dict.fromkeys(_FIELD_OF[t] for w in words for t in w.terms if t in _FIELD_OF):
-            weights[term] = 1.0
         for w in words:
             for term in w.terms:
                 weights[term] = max(weights.get(term, 0.0), w.weight)
@@ -198,6 +206,5 @@ class QueryAnalyser:
                 if set(key) <= present and any(t in key for t in w.terms + tuple(word_terms(w.word))):
                     extra += tuple(t for t in targets if t not in w.terms and t not in extra)
             known = w.known or any(self.index.knows(t) for t in extra)
-            result.append(QueryWord(w.word, w.terms, w.weight, known, w.framing, w.correction,
-                                    w.aliases + extra, w.name) if extra else w)
+            result.append(dataclasses.replace(w, known=known, aliases=w.aliases + extra) if extra else w)
         return result

@@ -31,3 +31,7 @@ knew believe believes view opinion recommend recommends recommended recommendati
 recommendations suggest suggests suggested suggestion suggestions propose proposes proposed advise
 advises advice
 """.split())
+
+# Words by which a question refers to a document itself ("who wrote this piece?"), not to its content.
+DOCUMENT_WORDS = frozenset("article articles piece story essay text document documents page paper post report "
+                           "file licence license manual guide".split())

@@ -20,7 +20,7 @@ SETTINGS = ("KNOWLEDGE_DIR", "STATE_DIR", "DISCORD_TOKEN", "DISCORD_GUILD_ID", "
             "LOG_LEVEL", "COOLDOWN_SECONDS", "COOLDOWN_QUESTIONS", "ANSWER_EXCERPTS", "DATABASE_PATH",
             "DATABASE_URL", "RETENTION_DAYS", "HASH_SALT", "MESSAGE_CONTENT", "MAX_UPLOAD_BYTES", "OWNER_IDS",
             "HOME_GUILD_IDS", "MAX_SERVER_DOCUMENTS", "MAX_SERVER_BYTES", "COLLECTION_POLL_SECONDS", "SHARD_COUNT",
-            "SHARD_IDS")
+            "SHARD_IDS", "FETCH_PRIVATE_ADDRESSES", "FETCH_TIMEOUT")
 SYRIA = "What did Russia do in Syria?"
 # The bot's home server in the tests (HOME_GUILD_IDS): its admins manage the shared knowledge base.
 # ``arrange_world`` creates it unless told otherwise (``home=False``: any other server).

@@ -93,7 +93,8 @@ async def test_kb_add_names_the_file_safely(world, knowledge_dir):
     ("broken.md", "---\ntitle: [unclosed\n---\n\nSome text.\n", "the file cannot be used: "),
     ("empty-body.md", "---\ntitle: Nothing here\n---\n", "the file cannot be used: no text after the front matter"),
     ("blank.md", "  \n\n", "the file is empty"),
-    ("report.pdf", b"%PDF-1.7", "“report.pdf” is not a Markdown or text file"),
+    ("report.pdf", b"%PDF-1.7", "the file cannot be used: the PDF is damaged or truncated"),
+    ("letter.doc", b"\xd0\xcf\x11\xe0", "“letter.doc” is not a document the bot reads"),
     ("twin.md", "---\nid: why-talking-to-putin-wont-work\ntitle: Twin\n---\n\nText.\n",
      "`twin.md` would be the document `why-talking-to-putin-wont-work`, which "
      f"`{ARTICLE}` already is"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,10 +31,10 @@ from bot.discord_app.uploads import (
     find_document,
     inside,
     safe_file_name,
-    write_atomically,
 )
 from bot.engine import ReloadReport
-from bot.knowledge.models import Document
+from bot.knowledge.models import Document, KnowledgeError
+from bot.knowledge.sources import fetch_document, refresh_directory, refresh_texts, write_atomically
 from bot.library import collection_path
 from bot.render.embeds import (
     ReloadRecord,
@@ -55,6 +55,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REMOVE_TIMEOUT = 60.0  # seconds the Remove / Cancel buttons wait for the admin
+
+
+@dataclass(frozen=True)
+class Received:
+    """What /kb add was given, as a file name and bytes: an attachment, or a fetched page (``url``)."""
+
+    name: str
+    data: bytes
+    url: str | None = None
+
+    def sent_as(self, saved_as: str) -> str:
+        """How the reply names where the file came from, when that is not plain from its name."""
+        if self.url:
+            return f" (fetched from <{fit(self.url, 300)}>)"
+        return f" (sent as “{fit(self.name, 100)}”)" if self.name != saved_as else ""
 
 
 def _relative(document: Document, directory: Path) -> str:
@@ -329,31 +344,33 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
             return None
         return "shared"
 
-    @app_commands.command(name="add", description="Add (or replace) a Markdown or text document, then reload")
-    @app_commands.describe(file="A .md, .markdown or .txt file in UTF-8, with optional front matter (title, author…)")
-    async def add(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+    @app_commands.command(name="add", description="Add or replace a document (a file or a web address), then reload")
+    @app_commands.describe(file="A Markdown, reStructuredText, text, HTML, PDF or Word (.docx) file",
+                           url="An http(s) address of a web page or document: fetched, and kept as Markdown")
+    async def add(self, interaction: discord.Interaction, file: discord.Attachment | None = None,
+                  url: app_commands.Range[str, 1, 2000] | None = None) -> None:
         async with self.bot.guard(interaction, "/kb add"):
+            if (file is None) == (url is None):
+                await self.bot.reply(interaction, ephemeral=True, content=(
+                    "Send either a `file:` or a `url:` to add (one of the two)."))
+                return
             target = await self.file_target(interaction)
-            if target == "collection":
-                await self.add_to_collection(interaction, interaction.guild_id, file)
-            if target != "shared":
+            if target is None:
                 return
             await interaction.response.defer(thinking=True, ephemeral=True)
+            received = await self.receive(interaction, file, url)
+            if received is None:
+                return
+            if target == "collection":
+                await self.add_to_collection(interaction, interaction.guild_id, received)
+                return
             limit = self.bot.settings.max_upload_bytes
             directory = self.directory
             try:
-                safe_file_name(file.filename)  # a bad name or a file too big is refused before downloading it
-                check_size(file.size, limit)
-                data = await file.read()
-                checked = await asyncio.to_thread(check_upload, directory, file.filename, data, limit=limit,
+                checked = await asyncio.to_thread(check_upload, directory, received.name, received.data, limit=limit,
                                                   documents=self.bot.engine.knowledge.documents)
             except UploadError as exc:
                 await self.bot.reply(interaction, ephemeral=True, content=f"Not added: {exc}.")
-                return
-            except discord.HTTPException as exc:
-                log.warning("Could not download %s for /kb add: %s", file.filename, exc)
-                await self.bot.reply(interaction, ephemeral=True,
-                                     content="Not added: the file could not be downloaded from Discord. Try again.")
                 return
             try:
                 await asyncio.to_thread(write_atomically, checked.path, checked.data)
@@ -366,10 +383,78 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
             report, waited = await self.bot.reload_knowledge(interaction.user.display_name, interaction.user.id)
             document = checked.document
             verb = "Replaced the existing" if checked.replaces else "Added"
-            sent_as = f" (sent as “{fit(file.filename, 100)}”)" if file.filename != checked.name else ""
-            summary = f"{verb} `{checked.name}`{sent_as}: “{fit(document.title, 200)}”, document `{document.id}`."
+            summary = (f"{verb} `{checked.name}`{received.sent_as(checked.name)}: “{fit(document.title, 200)}”, "
+                       f"document `{document.id}`.")
             await self.bot.reply(interaction, ephemeral=True,
                                  embed=file_change_embed(summary, report, directory, waited))
+
+    @app_commands.command(name="refresh", description="Fetch the documents added by URL again and update those "
+                                                     "that changed")
+    async def refresh(self, interaction: discord.Interaction) -> None:
+        async with self.bot.guard(interaction, "/kb refresh"):
+            target = await self.file_target(interaction)
+            if target is None:
+                return
+            await interaction.response.defer(thinking=True, ephemeral=True)
+            settings = self.bot.settings
+            limits = {"max_bytes": settings.max_upload_bytes, "allow_private": settings.fetch_private_addresses,
+                      "timeout": settings.fetch_timeout}
+            if target == "shared":
+                refreshed = await refresh_directory(self.directory, **limits)
+                where = self.directory
+            else:
+                guild_id = interaction.guild_id
+                files = self.bot.library.files(guild_id) if self.bot.library is not None else ()
+                refreshed, changed = await refresh_texts({f.filename: f.text for f in files}, **limits)
+                where = collection_path(guild_id, "x").parent
+                try:
+                    for name, data in changed.items():
+                        document = next(d for d in self.bot.library.collection(guild_id) if d.path.name == name)
+                        await self.bot.store.put_document(
+                            guild_id, document.id, name, data.decode("utf-8"), interaction.user.id,
+                            max_documents=settings.max_server_documents, max_bytes=settings.max_server_bytes)
+                except (StoreError, CollectionFull) as exc:
+                    await self.bot.reply(interaction, ephemeral=True, content=(
+                        f"Not refreshed: this server's collection cannot be saved right now ({fit(str(exc), 300)})."))
+                    return
+            if not (refreshed.changed or refreshed.unchanged or refreshed.failed):
+                await self.bot.reply(interaction, ephemeral=True, content=(
+                    "No document here was added by URL (`/kb add url:`): nothing to refresh."))
+                return
+            summary = (f"Fetched {len(refreshed.changed) + len(refreshed.unchanged) + len(refreshed.failed)} "
+                       f"document(s) again: {len(refreshed.changed)} changed, {len(refreshed.unchanged)} unchanged"
+                       + "".join(f"\n`{fit(name, 100)}` could not be fetched: {fit(reason, 200)} (the previous copy "
+                                 "is kept)" for name, reason in refreshed.failed[:5]))
+            if target == "shared":
+                report, waited = await self.bot.reload_knowledge(interaction.user.display_name, interaction.user.id)
+                embed = file_change_embed(summary, report, where, waited)
+            else:
+                embed = file_change_embed(summary, await self.collection_changed(interaction, interaction.guild_id),
+                                          where)
+            await self.bot.reply(interaction, ephemeral=True, embed=embed)
+
+    async def receive(self, interaction: discord.Interaction, file: discord.Attachment | None,
+                      url: str | None) -> Received | None:
+        """The document /kb add was given: the attachment downloaded, or the page fetched and made a
+        Markdown knowledge file. None once the reason it cannot be had has been sent."""
+        settings = self.bot.settings
+        try:
+            if file is not None:
+                safe_file_name(file.filename)  # a bad name or a file too big is refused before downloading it
+                check_size(file.size, settings.max_upload_bytes, file.filename)
+                return Received(file.filename, await file.read())
+            new = await fetch_document(url.strip(), max_bytes=settings.max_upload_bytes,
+                                       allow_private=settings.fetch_private_addresses, timeout=settings.fetch_timeout)
+            return Received(new.name, new.data, url=url.strip())
+        except UploadError as exc:
+            reason = str(exc)
+        except KnowledgeError as exc:
+            reason = f"<{fit(url or '', 300)}> cannot be used: {exc.reason}"
+        except discord.HTTPException as exc:
+            log.warning("Could not download %s for /kb add: %s", file.filename if file else url, exc)
+            reason = "the file could not be downloaded from Discord. Try again"
+        await self.bot.reply(interaction, ephemeral=True, content=f"Not added: {reason}.")
+        return None
 
     @app_commands.command(name="remove", description="Remove a document from the knowledge directory (asks first)")
     @app_commands.describe(document="The document to remove (suggested as you type)")
@@ -452,10 +537,8 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
                 f"{settings.max_server_bytes:,} bytes (`MAX_SERVER_DOCUMENTS`, `MAX_SERVER_BYTES`, set by the bot's "
                 "operators)")
 
-    async def add_to_collection(self, interaction: discord.Interaction, guild_id: int,
-                                file: discord.Attachment) -> None:
+    async def add_to_collection(self, interaction: discord.Interaction, guild_id: int, received: Received) -> None:
         """``/kb add`` outside the home servers: store the document in this server's collection and rebuild."""
-        await interaction.response.defer(thinking=True, ephemeral=True)
         store, library = self.bot.store, self.bot.library
         if store is None or library is None:
             await self.bot.reply(interaction, ephemeral=True, content="Not added: this bot keeps no store, so "
@@ -464,18 +547,11 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
         limit = self.bot.settings.max_upload_bytes
         directory = collection_path(guild_id, "x").parent
         try:
-            safe_file_name(file.filename)
-            check_size(file.size, limit)
-            data = await file.read()
-            checked = await asyncio.to_thread(check_upload, directory, file.filename, data, limit=limit,
-                                              documents=self.bot.engine_for(guild_id).knowledge.documents)
+            checked = await asyncio.to_thread(check_upload, directory, received.name, received.data, limit=limit,
+                                              documents=self.bot.engine_for(guild_id).knowledge.documents,
+                                              as_text=True)
         except UploadError as exc:
             await self.bot.reply(interaction, ephemeral=True, content=f"Not added: {exc}.")
-            return
-        except discord.HTTPException as exc:
-            log.warning("Could not download %s for /kb add: %s", file.filename, exc)
-            await self.bot.reply(interaction, ephemeral=True,
-                                 content="Not added: the file could not be downloaded from Discord. Try again.")
             return
         text = checked.data.decode("utf-8").removeprefix("\ufeff")
         document = checked.document
@@ -500,9 +576,9 @@ class KnowledgeAdmin(commands.GroupCog, group_name="kb", group_description="Know
             return
         report = await self.collection_changed(interaction, guild_id)
         verb = "Replaced" if replaces else "Added"
-        sent_as = f" (sent as “{fit(file.filename, 100)}”)" if file.filename != checked.name else ""
-        summary = (f"{verb} `{checked.name}`{sent_as} in this server's collection: “{fit(document.title, 200)}”, "
-                   f"document `{document.id}`. Questions asked in this server now quote it.")
+        summary = (f"{verb} `{checked.name}`{received.sent_as(checked.name)} in this server's collection: "
+                   f"“{fit(document.title, 200)}”, document `{document.id}`. Questions asked in this server now "
+                   "quote it.")
         await self.bot.reply(interaction, ephemeral=True, embed=file_change_embed(summary, report, directory))
 
     async def collection_changed(self, interaction: discord.Interaction, guild_id: int) -> ReloadReport:
