@@ -240,7 +240,7 @@ def rank_hybrid(query: Query, index: SearchIndex, semantic: SemanticIndex,
                 question: str) -> tuple[list[_Candidate], float, float]:
     """BM25 candidates and dense candidates, fused by weighted reciprocal rank.
 
-    Returns the candidates and the best similarity of any passage.
+    Returns the candidates, the best similarity of a passage, and of a passage or a metadata line.
     """
     vector = semantic.encode_query(question)
     similarity = semantic.passage_similarity(vector)
@@ -252,7 +252,8 @@ def rank_hybrid(query: Query, index: SearchIndex, semantic: SemanticIndex,
     candidates = [_candidate(query, index, coverage, pos, lexical.get(pos, 0.0), float(covered[i]),
                              semantic.sentence_similarity(vector, pos), float(similarity[pos]))
                   for i, pos in enumerate(positions)]
-    return candidates, float(similarity.max()) if len(similarity) else 0.0
+    best = float(similarity.max()) if len(similarity) else 0.0
+    return candidates, best, max(best, semantic.about_similarity(vector))
 
 
 def fuse(candidates: list[_Candidate], lexical_weight: float) -> list[_Candidate]:
@@ -340,12 +341,12 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
         ranked = rank_lexical(query, index, offset + limit + 1)
         answerable = bool(ranked) and ranked[0].coverage >= MIN_COVERAGE
     else:
-        candidates, best = rank_hybrid(query, index, semantic, corrected_text(query))
+        candidates, best_body, best_any = rank_hybrid(query, index, semantic, corrected_text(query))
         lexical_best = max(candidates, key=lambda c: (c.lexical, -c.position), default=None)
         lexical_ok = lexical_best is not None and lexical_best.lexical > 0 and lexical_best.coverage >= MIN_COVERAGE
         # Common words but no meaning match: declined; no shared words but a strong match: answered,
         # ranked by meaning alone since the words that matched are not what was asked.
-        answerable = (lexical_ok and best >= MIN_SIMILARITY) or best >= STRONG_SIMILARITY
+        answerable = (lexical_ok and best_any >= MIN_SIMILARITY) or best_body >= STRONG_SIMILARITY
         ranked = fuse(candidates, LEXICAL_WEIGHT if lexical_ok else 0.0)
     if not answerable:
         return Answer(shown, False, NOT_FOUND, corrections=query.corrections, hint=hint)

@@ -85,7 +85,8 @@ def build_state(knowledge: KnowledgeBase, semantic: SemanticSetup | None = None)
     if semantic is not None and semantic.encoder is not None:
         texts = [p.text for p in index.passages]
         spans = [[(s.start, s.end) for s in split_sentences(t)] for t in texts]
-        dense = build_semantic_index(semantic.encoder, texts, semantic.cache, spans)
+        about = [p.text for p in knowledge.passages if p.kind == "metadata"]
+        dense = build_semantic_index(semantic.encoder, texts, semantic.cache, spans, about)
     return EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), main_topics(knowledge.documents),
                        extract_recommendations(knowledge), datetime.now(UTC), dense)
 

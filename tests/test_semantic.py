@@ -88,7 +88,7 @@ def test_reload_reuses_the_encoder_and_cache(encoder, tmp_path, city):
     engine = Engine.from_directory(city, SemanticSetup(encoder, EmbeddingCache(tmp_path / "c.sqlite3")))
     write(city, "more.md", "---\ntitle: More\n---\nThe harbour will be dredged in the summer.\n")
     assert engine.reload().documents_added == ("more",)
-    assert engine.state.semantic.encoded == 1  # the new paragraph (metadata is not searched)
+    assert engine.state.semantic.encoded == 2  # the new paragraph and the new "Title: More" line
     assert engine.ask("when will the harbour be dredged?").excerpts[0].passage.document_id == "more"
 
 

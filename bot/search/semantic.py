@@ -164,6 +164,9 @@ class SemanticIndex:
     sentence_owner: np.ndarray  # passage position of each sentence
     sentence_spans: tuple[tuple[int, int], ...]  # offsets of each sentence in its passage
     encoded: int  # how many texts this build had to encode (0 when all came from the cache)
+    # The documents' metadata lines ("Title: …", "Author: …"): never ranked, but a question close to
+    # what a document is about is on topic even when no passage says so in the question's words.
+    about: np.ndarray | None = None
 
     @property
     def model(self) -> str:
@@ -181,6 +184,10 @@ class SemanticIndex:
             whole = np.maximum(whole, best)
         return whole
 
+    def about_similarity(self, query: np.ndarray) -> float:
+        """The best cosine similarity of the question to a document's metadata line."""
+        return float((self.about @ query).max()) if self.about is not None and len(self.about) else -1.0
+
     def sentence_similarity(self, query: np.ndarray, position: int) -> dict[tuple[int, int], float]:
         rows = np.flatnonzero(self.sentence_owner == position)
         sims = self.sentences[rows] @ query if len(rows) else []
@@ -188,8 +195,9 @@ class SemanticIndex:
 
 
 def build_semantic_index(encoder: Encoder, texts: Sequence[str], cache: EmbeddingCache,
-                         sentence_spans: Sequence[Sequence[tuple[int, int]]]) -> SemanticIndex:
-    """Encode (or fetch from the cache) every passage and every sentence of it."""
+                         sentence_spans: Sequence[Sequence[tuple[int, int]]],
+                         about: Sequence[str] = ()) -> SemanticIndex:
+    """Encode (or fetch from the cache) every passage and every sentence of it, and the metadata lines."""
     sentences, owners, spans = [], [], []
     for position, (text, passage_spans) in enumerate(zip(texts, sentence_spans, strict=True)):
         if len(passage_spans) > 1:  # a one-sentence passage is its own sentence
@@ -197,9 +205,10 @@ def build_semantic_index(encoder: Encoder, texts: Sequence[str], cache: Embeddin
                 sentences.append(text[start:end])
                 owners.append(position)
                 spans.append((start, end))
-    vectors, encoded = cache.get_or_encode(encoder, [*texts, *sentences])
-    return SemanticIndex(encoder, vectors[:len(texts)], vectors[len(texts):],
-                         np.asarray(owners, dtype=np.int64), tuple(spans), encoded)
+    vectors, encoded = cache.get_or_encode(encoder, [*texts, *sentences, *about])
+    split = len(texts) + len(sentences)
+    return SemanticIndex(encoder, vectors[:len(texts)], vectors[len(texts):split],
+                         np.asarray(owners, dtype=np.int64), tuple(spans), encoded, vectors[split:])
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,16 @@ def test_document_choices_fit_discords_limits():
     assert all(len(c.name) <= CHOICE_LIMIT and len(c.value) <= CHOICE_LIMIT for c in choices)
     assert document_choices(docs, "doc-7")[0].value == "doc-7"
     assert document_choices(docs, "nothing like it") == []
+
+
+def test_code_after_a_quote_is_a_code_block_that_cannot_break_out_and_fits(tmp_path):
+    code = "\n".join(f"print('line {n}')  # ``` not a fence" for n in range(200))
+    (tmp_path / "guide.md").write_text(f"# Guide\n\nPrint each line like this:\n\n```python\n{code}\n```\n",
+                                       encoding="utf-8")
+    answer = Engine.from_directory(tmp_path).ask("how do I print each line?", limit=10)
+    embed = answer_embed(answer)
+    assert_within_limits([embed])
+    description = embed.description
+    assert description.startswith("**[1]** “**Print** each **line** like this:”\n```python\nprint('line 0')")
+    assert description.count("```") == 2  # the code's own backticks cannot close the block early
+    assert description.endswith("…\n```")

@@ -241,3 +241,4 @@ async def test_members_cannot_add_or_remove(world, knowledge_dir, command):
     assert result.ephemeral and result.response.content.startswith("Sorry, only server admins")
     assert files_under(knowledge_dir) == before
     assert await (await flushed(world.env.bot.store)).question_log(EVERYWHERE) == []
+

@@ -143,7 +143,7 @@ def sphinx() -> ParsedDocument:
 
 def test_sphinx_page_headings_keep_levels_and_lose_permalinks(sphinx):
     assert [(b.text, b.level) for b in sphinx.blocks if b.kind == "heading"] == [
-        ("json — JSON encoder and decoder", 1), ("Basic Usage", 2), ("Comments", 3)]
+        ("json — JSON encoder and decoder", 1), ("Basic Usage", 2), ("json.dump(obj)", 3), ("Comments", 3)]
     assert "¶" not in all_text(sphinx) and "Permalink" not in all_text(sphinx)
     assert sphinx.dropped["permalink"] == 4
 
@@ -168,13 +168,106 @@ def test_sphinx_page_footnote_marks_removed_and_footnote_text_kept(sphinx):
     assert paragraphs[-1] == "As noted in the errata for RFC 7159."
 
 
-def test_sphinx_page_definitions_signature_and_short_terms(sphinx):
-    paragraphs = texts(sphinx, "paragraph")
-    start = paragraphs.index("json.dump(obj)")
-    assert paragraphs[start + 1: start + 3] == [
-        "Serialize obj as a JSON formatted stream.", "If skipkeys is true, keys are skipped."]
-    assert "indent: How far to indent." in paragraphs
-    assert "JSON has no comments." in paragraphs  # a section named "comments" is not a comment thread
+def test_sphinx_page_object_description_heads_its_content_and_short_terms_join(sphinx):
+    title, usage = "json — JSON encoder and decoder", "Basic Usage"
+    start = texts(sphinx).index("json.dump(obj)")
+    assert [(b.kind, b.text, b.section) for b in sphinx.blocks[start: start + 5]] == [
+        ("heading", "json.dump(obj)", (title, usage, "json.dump(obj)")),
+        ("paragraph", "Serialize obj as a JSON formatted stream.", (title, usage, "json.dump(obj)")),
+        ("paragraph", "If skipkeys is true, keys are skipped.", (title, usage, "json.dump(obj)")),
+        ("paragraph", "indent: How far to indent.", (title, usage)),  # after the description: the section again
+        ("heading", "Comments", (title, usage, "Comments")),
+    ]
+    assert "JSON has no comments." in texts(sphinx, "paragraph")  # a section named "comments" is not a comment thread
+
+
+def test_sections_set_on_every_block_and_follow_heading_levels():
+    doc = parse("""<main><p>Intro.</p><h1>Guide</h1><p>Start.</p><h3>Deep</h3><ul><li>One</li></ul>
+        <h2>Middle</h2><pre>code</pre><h3>Leaf</h3><table><tr><td>a</td><td>b</td></tr></table>
+        <h1>Other</h1><p>End.</p></main>""")
+    assert [(b.kind, b.text, b.level, b.section) for b in doc.blocks] == [
+        ("paragraph", "Intro.", 0, ()),
+        ("heading", "Guide", 1, ("Guide",)),
+        ("paragraph", "Start.", 0, ("Guide",)),
+        ("heading", "Deep", 3, ("Guide", "Deep")),
+        ("item", "One", 0, ("Guide", "Deep")),
+        ("heading", "Middle", 2, ("Guide", "Middle")),
+        ("code", "code", 0, ("Guide", "Middle")),
+        ("heading", "Leaf", 3, ("Guide", "Middle", "Leaf")),
+        ("paragraph", "a; b", 0, ("Guide", "Middle", "Leaf")),
+        ("heading", "Other", 1, ("Other",)),
+        ("paragraph", "End.", 0, ("Other",)),
+    ]
+
+
+SPHINX_CLASS = """<main><section><h1>Module</h1><section><h2>Classes</h2>
+<dl class="py class"><dt class="sig sig-object py" id="m.Point">
+<em class="property"><span class="pre">class</span><span class="w"> </span></em><span class="sig-prename
+descclassname"><span class="pre">m.</span></span><span class="sig-name descname"><span
+class="pre">Point</span></span><span class="sig-paren">(</span><em class="sig-param"><span class="n"><span
+class="pre">x</span></span></em>, <em class="sig-param"><span class="n"><span class="pre">y</span></span><span
+class="o"><span class="pre">=</span></span><span class="default_value"><span class="pre">0</span></span></em><span
+class="sig-paren">)</span><a class="reference internal" href="../_modules/m.html#Point"><span
+class="viewcode-link"><span class="pre">[source]</span></span></a><a class="headerlink" href="#m.Point"
+title="Permalink to this definition">¶</a></dt>
+<dd><p>A point.</p>
+<dl class="py method"><dt class="sig sig-object py" id="m.Point.move"><span class="sig-name descname"><span
+class="pre">move</span></span><span class="sig-paren">(</span><span class="sig-paren">)</span><a class="headerlink"
+href="#m.Point.move">¶</a></dt>
+<dd><p>Moves it.</p>
+<dl class="field-list simple"><dt class="field-odd">Returns<span class="colon">:</span></dt>
+<dd class="field-odd"><p>Nothing.</p></dd></dl></dd></dl>
+<p>Back in the class.</p>
+<dl class="py attribute"><dt class="sig sig-object py" id="m.Point.x"><span class="sig-name descname"><span
+class="pre">x</span></span></dt><dt class="sig sig-object py" id="m.Point.y"><span class="sig-name descname"><span
+class="pre">y</span></span></dt><dd><p>Coordinates.</p></dd></dl>
+</dd></dl>
+<p>Back in the section.</p>
+<dl class="c macro"><dt class="sig sig-object c" id="c.EMPTY"><span class="sig-name descname"><span
+class="pre">EMPTY</span></span></dt><dd></dd></dl>
+</section><section><h2>Functions</h2><p>None yet.</p></section></section></main>"""
+
+
+def test_sphinx_object_descriptions_nest_and_close_with_their_list():
+    doc = parse(SPHINX_CLASS)
+    point = "class m.Point(x, y=0)"
+    classes = ("Module", "Classes")
+    assert [(b.kind, b.text, b.level, b.section) for b in doc.blocks] == [
+        ("heading", "Module", 1, ("Module",)),
+        ("heading", "Classes", 2, classes),
+        ("heading", point, 3, (*classes, point)),
+        ("paragraph", "A point.", 0, (*classes, point)),
+        ("heading", "move()", 4, (*classes, point, "move()")),
+        ("paragraph", "Moves it.", 0, (*classes, point, "move()")),
+        ("paragraph", "Returns: Nothing.", 0, (*classes, point, "move()")),
+        ("paragraph", "Back in the class.", 0, (*classes, point)),
+        ("heading", "x; y", 4, (*classes, point, "x; y")),
+        ("paragraph", "Coordinates.", 0, (*classes, point, "x; y")),
+        ("paragraph", "Back in the section.", 0, classes),
+        ("heading", "EMPTY", 3, (*classes, "EMPTY")),
+        ("heading", "Functions", 2, ("Module", "Functions")),
+        ("paragraph", "None yet.", 0, ("Module", "Functions")),
+    ]
+
+
+def test_description_before_any_heading_is_a_top_level_heading():
+    doc = parse("""<body><dl class="describe"><dt class="sig sig-object">len(proxy)</dt>
+        <dd><p>The number of variables.</p></dd></dl><p>After.</p></body>""")
+    assert [(b.kind, b.text, b.level, b.section) for b in doc.blocks] == [
+        ("heading", "len(proxy)", 1, ("len(proxy)",)),
+        ("paragraph", "The number of variables.", 0, ("len(proxy)",)),
+        ("paragraph", "After.", 0, ()),
+    ]
+
+
+def test_definition_terms_ending_with_a_colon_get_no_second_colon():
+    doc = parse("""<main><h1>Curses</h1><dl class="field-list simple">
+        <dt class="field-odd">Author<span class="colon">:</span></dt><dd class="field-odd"><p>A.M. Kuchling</p></dd>
+        <dt class="field-even">Release :</dt><dd class="field-even"><p>2.04</p></dd>
+        <dt>Plain</dt><dd>term</dd><dt>Long:</dt><dd><p>First.</p><p>Second.</p></dd></dl></main>""")
+    assert texts(doc, "paragraph") == [
+        "Author: A.M. Kuchling", "Release : 2.04", "Plain: term", "Long:", "First.", "Second."]
+    assert {b.section for b in doc.blocks if b.kind == "paragraph"} == {("Curses",)}
 
 
 def test_sphinx_page_metadata_leaves_title_to_first_heading_and_ignores_file_canonical(sphinx):
@@ -200,8 +293,8 @@ def run():
         return 1
 
 </code></pre></article>""")
-    assert doc.blocks == [Block("paragraph", "Call run() once:"),
-                          Block("code", "def run():\n    if True:\n        return 1", language="python")]
+    assert doc.blocks == [Block("paragraph", "Call run() once:", section=()),
+                          Block("code", "def run():\n    if True:\n        return 1", language="python", section=())]
 
 
 def test_tables_without_header_row_join_cells_and_layout_tables_become_blocks():

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 
-from bot.knowledge.blocks import Block, ParsedDocument, ParseError
+from bot.knowledge.blocks import Block, BlockKind, ParsedDocument, ParseError
 
 Element = lxml.etree._Element
 
@@ -634,27 +634,40 @@ def code_language(element: Element) -> str:
 class _Walker:
     """Turns an element tree into blocks. Text flows into a buffer that each block boundary flushes;
     inside a list item, paragraph boundaries only add a space (an item is one block), while nested
-    lists, code, tables and headings end the item's text."""
+    lists, code, tables and headings end the item's text. Every block carries its heading path
+    (Block.section): an object description's content ends with its ``<dl>``, before the next heading."""
 
     def __init__(self) -> None:
         self.blocks: list[Block] = []
         self.buffer: list[str] = []
         self.item_level: int | None = None  # the level of the list item being read, if any
         self.last_was_br = False
+        self.headings: list[tuple[int, str]] = []  # the open headings, outermost first: (level, text)
 
     def run(self, root: Element) -> list[Block]:
         self.flow(root, 0)
         self.flush()
         return self.blocks
 
+    def emit(self, kind: BlockKind, text: str, level: int = 0, language: str = "") -> None:
+        self.blocks.append(Block(kind, text, level, language=language,
+                                 section=tuple(words for _, words in self.headings)))
+
+    def heading(self, text: str, level: int) -> None:
+        """A heading closes the open headings at its level or deeper, as the loader reads levels."""
+        while self.headings and self.headings[-1][0] >= level:
+            self.headings.pop()
+        self.headings.append((level, text))
+        self.emit("heading", text, level)
+
     def flush(self) -> None:
         text = clean_text("".join(self.buffer))
         self.buffer = []
         if text:
             if self.item_level is None:
-                self.blocks.append(Block("paragraph", text))
+                self.emit("paragraph", text)
             else:
-                self.blocks.append(Block("item", text, level=self.item_level))
+                self.emit("item", text, level=self.item_level)
 
     def soft_break(self) -> None:
         if self.item_level is None:
@@ -690,7 +703,7 @@ class _Walker:
             self.flush()
             text = _text(element)
             if text:
-                self.blocks.append(Block("heading", text, level=HEADINGS[tag]))
+                self.heading(text, HEADINGS[tag])
         elif tag in LISTS:
             self.flush()
             self.list(element, depth)
@@ -741,17 +754,29 @@ class _Walker:
             lines.pop()
         code = "\n".join(line.rstrip() for line in lines)
         if code:
-            self.blocks.append(Block("code", code, language=code_language(element)))
+            self.emit("code", code, language=code_language(element))
 
     def definitions(self, element: Element, depth: int) -> None:
-        """A short term with a one-paragraph definition becomes "term: definition"; otherwise the
-        term is a paragraph and the definition's blocks follow."""
+        """A short term with a one-paragraph definition becomes "term: definition" (a term ending with its
+        own colon gets no second one); otherwise the term is a paragraph and the definition's blocks
+        follow. An object description (Sphinx: ``<dt class="sig">`` signatures) is a heading over its
+        ``<dd>``, one level below the enclosing heading."""
         outer = self.item_level
         self.item_level = None
         children = [child for child in element if isinstance(child.tag, str)]
         joined = -1  # the index of a definition already given with its term
-        for index, child in enumerate(children):
+        index = 0
+        while index < len(children):
+            child = children[index]
             following = children[index + 1] if index + 1 < len(children) else None
+            if child.tag == "dt" and "sig" in _classes(child):
+                end = index
+                while end < len(children) and children[end].tag == "dt" and "sig" in _classes(children[end]):
+                    end += 1
+                body = children[end] if end < len(children) and children[end].tag == "dd" else None
+                self.description(children[index:end], body, depth)
+                index = end + (body is not None)
+                continue
             if child.tag == "dt":
                 term = _text(child)
                 definition = ""
@@ -760,9 +785,9 @@ class _Walker:
                     definition = _text(following)
                 if definition:
                     joined = index + 1
-                    self.blocks.append(Block("paragraph", f"{term}: {definition}"))
+                    self.emit("paragraph", f"{term} {definition}" if term.endswith(":") else f"{term}: {definition}")
                 elif term:
-                    self.blocks.append(Block("paragraph", term))
+                    self.emit("paragraph", term)
             elif child.tag == "dd":
                 if index != joined:
                     self.flow(child, depth + 1)
@@ -770,7 +795,21 @@ class _Walker:
             else:
                 self.node(child, depth + 1)
                 self.flush()
+            index += 1
         self.item_level = outer
+
+    def description(self, signatures: list[Element], body: Element | None, depth: int) -> None:
+        """An object description: its signatures ("; "-joined) head its body; the headings open before
+        it are open again after it."""
+        outer = list(self.headings)
+        text = "; ".join(signature for signature in map(_signature, signatures) if signature)
+        if text:
+            self.headings.append((self.headings[-1][0] + 1 if self.headings else 1, text))
+            self.emit("heading", text, self.headings[-1][0])
+        if body is not None:
+            self.flow(body, depth + 1)
+            self.flush()
+        self.headings = outer
 
     def table(self, element: Element, depth: int) -> None:
         rows = _rows(element)
@@ -785,7 +824,7 @@ class _Walker:
         self.item_level = None
         caption = element.find("caption")
         if caption is not None and _text(caption):
-            self.blocks.append(Block("paragraph", _text(caption)))
+            self.emit("paragraph", _text(caption))
         header: list[str] = []
         body = rows
         head_rows = [row for row in rows if row.getparent() is not None and row.getparent().tag == "thead"]
@@ -804,8 +843,20 @@ class _Walker:
                 label = header[index] if index < len(header) else ""
                 parts.append(f"{label}: {value}" if label and label != value else value)
             if parts:
-                self.blocks.append(Block("paragraph", "; ".join(parts)))
+                self.emit("paragraph", "; ".join(parts))
         self.item_level = outer
+
+
+def _signature(element: Element) -> str:
+    """A signature's words as a reader sees them: without links to the source ("[source]"); permalinks
+    are gone already."""
+    for link in list(element.iterdescendants()):
+        if not isinstance(link.tag, str):
+            continue
+        if {"viewcode-link", "viewcode-back"} & set(_classes(link)) or (link.tag == "a" and _text(link) == "[source]"):
+            parent = link.getparent()
+            _drop_tree(parent if parent is not None and parent.tag == "a" and _text(parent) == _text(link) else link)
+    return _text(element)
 
 
 def _rows(table: Element) -> list[Element]:
