@@ -133,14 +133,17 @@ def _is_url(source: str) -> bool:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    """Add a file or a web page to the knowledge directory: checked by the loader first, never half written."""
+    """Add a file or a web page to the knowledge directory: checked by the loader first, never half written.
+
+    The terminal is the operator's own: unlike /kb add url: from Discord, it may fetch from the
+    machine's private network (an intranet wiki, a local server).
+    """
     settings = _settings(args)
     directory = settings.knowledge_dir
     if not directory.is_dir():
         raise KnowledgeError(directory, "knowledge directory not found")
     if _is_url(args.source):
-        new = asyncio.run(fetch_document(args.source, max_bytes=settings.max_upload_bytes,
-                                         allow_private=settings.fetch_private_addresses,
+        new = asyncio.run(fetch_document(args.source, max_bytes=settings.max_upload_bytes, allow_private=True,
                                          timeout=settings.fetch_timeout))
     elif "://" in args.source:
         raise CliError(f"{args.source}: only http:// and https:// addresses can be fetched")
@@ -165,8 +168,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     if not settings.knowledge_dir.is_dir():
         raise KnowledgeError(settings.knowledge_dir, "knowledge directory not found")
     report = asyncio.run(refresh_directory(settings.knowledge_dir, max_bytes=settings.max_upload_bytes,
-                                           allow_private=settings.fetch_private_addresses,
-                                           timeout=settings.fetch_timeout))
+                                           allow_private=True, timeout=settings.fetch_timeout))
     print(terminal.render_refresh(report))
     return 1 if report.failed else 0
 

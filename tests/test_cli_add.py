@@ -17,9 +17,8 @@ async def add(*args: str) -> int:
     return await asyncio.to_thread(main, ["add", *args])
 
 
-async def test_add_url_saves_the_page_as_markdown_and_the_bot_answers_from_it(knowledge_dir, page_server,
-                                                                            monkeypatch, capsys):
-    monkeypatch.setenv("FETCH_PRIVATE_ADDRESSES", "on")
+async def test_add_url_saves_the_page_as_markdown_and_the_bot_answers_from_it(knowledge_dir, page_server, capsys):
+    # The terminal is the operator's: a page on this machine or its network may be added (Discord may not).
     url = page_server.put("/transport/night-buses", article_page("Night Buses Return", BODY,
                                                                  canonical="https://news.example/night-buses"))
     assert await add(url, "--knowledge", str(knowledge_dir)) == 0
@@ -33,8 +32,7 @@ async def test_add_url_saves_the_page_as_markdown_and_the_bot_answers_from_it(kn
                                  "https://news.example/night-buses")
 
 
-async def test_refresh_rewrites_only_pages_that_changed(knowledge_dir, page_server, monkeypatch, capsys):
-    monkeypatch.setenv("FETCH_PRIVATE_ADDRESSES", "on")
+async def test_refresh_rewrites_only_pages_that_changed(knowledge_dir, page_server, capsys):
     url = page_server.put("/buses", article_page("Night Buses Return", BODY))
     await add(url, "--knowledge", str(knowledge_dir))
     saved = knowledge_dir / "night-buses-return.md"
@@ -51,12 +49,14 @@ async def test_refresh_rewrites_only_pages_that_changed(knowledge_dir, page_serv
     assert "fifteen minutes" in saved.read_text(encoding="utf-8")  # the previous copy is kept
 
 
-async def test_add_refuses_private_addresses_unless_told_it_is_a_test(knowledge_dir, page_server, capsys):
-    url = page_server.put("/buses", article_page("Night Buses Return", BODY))
+async def test_add_refuses_what_is_not_a_document_and_writes_nothing(knowledge_dir, page_server, capsys):
+    url = page_server.put("/logo.png", b"\x89PNG\r\n", "image/png")
     assert await add(url, "--knowledge", str(knowledge_dir)) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {url}: ") and "which the bot does not fetch" in err
-    assert page_server.requests == []  # refused before any connection
+    assert err.startswith(f"error: {url}: content type image/png is not a document")
+    assert await add("ftp://example.org/notes.md", "--knowledge", str(knowledge_dir)) == 2
+    err = capsys.readouterr().err
+    assert err == "error: ftp://example.org/notes.md: only http:// and https:// addresses can be fetched\n"
     assert sorted(p.name for p in knowledge_dir.iterdir()) == sorted(p.name for p in BUNDLED.iterdir())
 
 

@@ -216,7 +216,8 @@ def _sections(blocks: list[Block], title_heading: bool) -> list[tuple[str, ...]]
     return paths
 
 
-def _passages(doc_id: str, blocks: list[Block], paths: list[tuple[str, ...]]) -> tuple[list[Passage], list[str]]:
+def _passages(doc_id: str, blocks: list[Block], paths: list[tuple[str, ...]],
+              title: str = "") -> tuple[list[Passage], list[str]]:
     """Passages from blocks, numbered as a reader counts; and the section headings in order."""
     passages: list[Passage] = []
     headings: list[str] = []
@@ -240,7 +241,7 @@ def _passages(doc_id: str, blocks: list[Block], paths: list[tuple[str, ...]]) ->
         here = (section, block.page)
         if here != place:  # a new section (or a PDF's new page) starts counting again
             paragraph, intro, previous, place = 0, None, None, here
-        keywords = " ".join(section)
+        keywords = " ".join((title, *section))
         if block.kind == "code":
             code_count += 1
             passages.append(Passage(f"{doc_id}#code{code_count}", doc_id, "code", text, paragraph, section=section,
@@ -301,7 +302,7 @@ def build_document(path: Path, relative: PurePath, parsed: ParsedDocument, front
     except FrontMatterError as exc:
         raise KnowledgeError(path, str(exc)) from None
     blocks = parsed.blocks
-    passages, headings = _passages(doc_id, blocks, _sections(blocks, title_heading))
+    passages, headings = _passages(doc_id, blocks, _sections(blocks, title_heading), fields["title"])
     if not any(p.searchable for p in passages):
         raise KnowledgeError(path, "no text" + (" after the front matter" if front else "")
                              + (" (only code)" if passages else ""))

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.knowledge.loader import FIELD_WORDS
-from bot.search.analysis import analyse, fold, tokens, word_form, word_terms
+from bot.search.analysis import fold, tokens, word_form, word_terms
 from bot.search.index import SearchIndex
 from bot.search.stopwords import FRAMING_WORDS
 
@@ -29,8 +29,9 @@ MAX_QUESTION_CHARS = 1000  # beyond this a "question" is a paste; the start is w
 MAX_TERMS = 48
 
 # "wrote" -> "author": a question word that asks for a metadata field (answers.py decides whether
-# the question is about the field or about the text).
-_FIELD_OF = {t: name for name, (_, words) in FIELD_WORDS.items() for t in analyse(words)}
+# the question is about the field or about the text). Matched as written, not by stem: "called"
+# asks for a title, "call" does not.
+_FIELD_OF = {word: name for name, (_, words) in FIELD_WORDS.items() for word in words.split()}
 
 _MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|@(?:everyone|here)\b")
 _CUSTOM_EMOJI = re.compile(r"<a?:(\w+):\d+>")
@@ -160,7 +161,7 @@ class QueryAnalyser:
             weight = FRAMING_WEIGHT if framing else (TYPO_WEIGHT if correction else 1.0)
             name = token.start > 0 and text[token.start].isupper() and not text[:token.start].rstrip().endswith(
                 (".", "?", "!")) and not text.isupper()
-            field_name = next((_FIELD_OF[t] for t in token.terms if t in _FIELD_OF), None)
+            field_name = _FIELD_OF.get(form)
             words.append(QueryWord(form, terms, weight, known or bool(family), framing, correction, family, name,
                                    field_name))
             if len(words) >= MAX_TERMS:

@@ -133,3 +133,12 @@ def test_page_markers_give_pdf_style_citations(tmp_path):
     engine = Engine.from_directory(tmp_path)
     answer = engine.ask("did staff numbers change?")
     assert answer.excerpts[0].citation.text == "Annual Report — p. 12, ¶2."
+
+
+def test_a_word_that_only_shares_a_stem_with_a_field_word_is_about_the_text(tmp_path):
+    write(tmp_path, "ffi.md", "# Foreign Function Calls\n\nTo call a function, prepare its interface first.\n")
+    engine = Engine.from_directory(tmp_path)
+    call = engine.ask("how do I call a foreign function?")  # "called" asks for a title; "call" does not
+    assert call.excerpts[0].passage.kind == "paragraph"
+    named = engine.ask("what is the foreign function document called?")
+    assert [e.quote for e in named.excerpts] == ["Title: Foreign Function Calls"]
