@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord_app.cogs.library import document_choices
+from bot.discord_app.autocomplete import document_choices
 from bot.engine import Engine, ReloadReport
 from bot.excerpts import Span
 from bot.knowledge.models import Document, KnowledgeBase, Passage, Problem

@@ -22,8 +22,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app.autocomplete import document_choices
 from bot.discord_app.bot import REQUIRED_PERMISSIONS
-from bot.discord_app.cogs.library import document_choices
 from bot.discord_app.uploads import (
     UploadError,
     check_size,

@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.knowledge.models import Document
-from bot.render.embeds import CHOICE_LIMIT, no_recommendations_embed, recommendations_embeds, sources_embeds, trim
+from bot.discord_app.autocomplete import document_choices
+from bot.render.embeds import no_recommendations_embed, recommendations_embeds, sources_embeds
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
 
 log = logging.getLogger(__name__)
-
-
-def document_choices(documents: Sequence[Document], typed: str) -> list[app_commands.Choice[str]]:
-    """Up to 25 documents whose title or id contains what was typed; the value is what the filter matches."""
-    typed = typed.strip().lower()
-    choices = []
-    for doc in documents:
-        if typed and typed not in doc.title.lower() and typed not in doc.id.lower():
-            continue
-        value = doc.id if len(doc.id) <= CHOICE_LIMIT else doc.title[:CHOICE_LIMIT]
-        choices.append(app_commands.Choice(name=trim(doc.title, CHOICE_LIMIT), value=value))
-        if len(choices) == 25:
-            break
-    return choices
 
 
 class Library(commands.Cog):
