@@ -19,8 +19,20 @@ from dotenv import load_dotenv
 
 from bot.answers import DEFAULT_EXCERPTS, MAX_EXCERPTS, Answer
 from bot.benchmark import bench_knowledge, bench_synthetic, synthetic_passages, write_knowledge
-from bot.engine import Engine, build_state
-from bot.evaluation import evaluate, load_questions
+from bot.engine import Engine
+from bot.evaluation import (
+    EVAL_HELP,
+    BaselineUnavailable,
+    SetReport,
+    check_baseline,
+    eval_arguments,
+    eval_sets,
+    load_questions,
+    render_reports,
+    reports_json,
+    score_set,
+    skip_reason,
+)
 from bot.knowledge.loader import load_knowledge_dir
 from bot.knowledge.models import KnowledgeError
 from bot.knowledge.sources import fetch_document, read_file_document, refresh_directory, write_atomically
@@ -175,32 +187,44 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     try:
-        questions = load_questions(args.file)
+        args = eval_arguments(args)
+        sets = eval_sets(args.sets, args.knowledge, Settings.from_env().knowledge_dir)
     except OSError as exc:
-        raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    engine = _engine(args)
-    results = {"lexical": evaluate(questions, Engine(build_state(engine.knowledge)).ask)}
-    if engine.state.semantic is not None:
-        results[engine.mode] = evaluate(questions, engine.ask)
-    main_result = list(results.values())[-1]
-    if args.json:
-        print(json.dumps({"figures": main_result.figures, "modes": {m: r.figures for m, r in results.items()},
-                          "failures": main_result.failures}, ensure_ascii=False))
-        return 0
-    figures = main_result.figures
-    print(f"{len(questions)} questions ({figures['answerable']} answerable, {figures['unanswerable']} unanswerable)")
-    if main_result.failures:
-        print(f"failures ({list(results)[-1]}):")
-        for question, why in main_result.failures:
-            print(f"  - {question!r}: {why}")
-    width = max(len(m) for m in results) + 2
-    print(f"{'':20}" + "".join(f"{m:>{width}}" for m in results))
-    for label, key, unit in (("hit@1", "hit@1", "%"), ("hit@3", "hit@3", "%"), ("quote@1", "quote@1", "%"),
-                             ("abstained", "abstained", "%"), ("false abstentions", "false_abstentions", "")):
-        print(f"{label:20}" + "".join(f"{str(r.figures[key]) + unit:>{width}}" for r in results.values()))
-    return 0
+    questions = {}
+    for eval_set in sets:  # every file read before any knowledge base is loaded: a typo fails at once
+        try:
+            questions[eval_set.name] = load_questions(eval_set.questions)
+        except OSError as exc:
+            raise CliError(f"cannot read {eval_set.questions}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    if args.baseline:
+        try:
+            check_baseline()
+        except BaselineUnavailable as exc:
+            raise CliError(str(exc)) from None
+    reports, warned = [], set()
+    for eval_set in sets:
+        reason = skip_reason(eval_set)
+        if reason is None:
+            if sys.stderr.isatty():
+                print(f"scoring {eval_set.name} ({eval_set.knowledge}) ...", file=sys.stderr)
+            try:
+                engine = Engine.from_settings(Settings.from_env(knowledge_dir=eval_set.knowledge))
+            except KnowledgeError as exc:
+                reason = str(exc)
+        if reason is not None:
+            reports.append(SetReport(eval_set, len(questions[eval_set.name]), skipped=reason))
+            continue
+        if engine.semantic.error and engine.semantic.error not in warned:
+            warned.add(engine.semantic.error)
+            print(f"warning: {engine.semantic.error}; answering with lexical search", file=sys.stderr)
+        reports.append(score_set(eval_set, questions[eval_set.name], engine, baseline=args.baseline))
+    print(json.dumps(reports_json(reports), ensure_ascii=False) if args.json else render_reports(reports))
+    return 0 if any(r.skipped is None for r in reports) else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -425,9 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="validate the knowledge directory")
     check.set_defaults(func=cmd_check)
 
-    ev = sub.add_parser("eval", parents=[common], help="score a JSON-lines question set")
-    ev.add_argument("file", metavar="FILE.jsonl")
+    ev = sub.add_parser("eval", help="score question sets, each on its knowledge directory", description=EVAL_HELP)
+    ev.add_argument("--knowledge", action="append", metavar="DIR", help=(
+        "the knowledge directory of a question set: the n-th goes with the n-th set, or one with all "
+        "(default: $KNOWLEDGE_DIR or knowledge/)"))
     ev.add_argument("--json", action="store_true", help="print the figures and failures as JSON")
+    ev.add_argument("--baseline", action="store_true", help=(
+        "score plain bm25s (stop words, stemmer) on the same passages beside the project (needs bm25s)"))
+    ev.add_argument("sets", nargs=argparse.REMAINDER, metavar="SET.jsonl [--knowledge DIR] ... | MANIFEST",
+                    help="JSON-lines question sets and/or manifests (.yaml, .yml or .json) listing sets")
     ev.set_defaults(func=cmd_eval)
 
     rec = sub.add_parser("recommendations", parents=[common], help="list the articles' recommendations")

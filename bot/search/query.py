@@ -1,7 +1,8 @@
 """From what a user typed to weighted search terms.
 
 Cleaning drops what is not the question (mentions, markdown, emoji);
-analysis then adds typo corrections for unknown words and admin aliases,
+analysis then adds typo corrections for words that are neither in the knowledge base nor
+English, and admin aliases,
 and keeps track of which question word each term came from so that
 abstention can ask "how much of the question does this passage cover?".
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.knowledge.loader import FIELD_WORDS
 from bot.search.analysis import fold, tokens, word_form, word_terms
+from bot.search.english import is_english, spelling_variants
 from bot.search.index import SearchIndex
 from bot.search.stopwords import FRAMING_WORDS
 
@@ -153,10 +155,7 @@ class QueryAnalyser:
             known = any(self.index.knows(t) for t in terms)
             correction = None
             if not known and "-" not in form:
-                correction = self.index.speller.correct(form)
-                if correction:
-                    terms = word_terms(correction) or terms
-                    known = any(self.index.knows(t) for t in terms)
+                terms, known, correction = self._unknown_word(form, terms)
             family = () if framing else self._family(correction or form, known)
             weight = FRAMING_WEIGHT if framing else (TYPO_WEIGHT if correction else 1.0)
             name = token.start > 0 and text[token.start].isupper() and not text[:token.start].rstrip().endswith(
@@ -176,6 +175,23 @@ class QueryAnalyser:
             for term in w.aliases:
                 weights[term] = max(weights.get(term, 0.0), ALIAS_WEIGHT * w.weight)
         return Query(fold(text), tuple(words), weights)
+
+    def _unknown_word(self, form: str, terms: tuple[str, ...]) -> tuple[tuple[str, ...], bool, str | None]:
+        """(terms, known, correction) of a word the knowledge base does not know.
+
+        An English word is never corrected: "worth" stays "worth" (an unknown, so rare, word)
+        rather than becoming "north". Its other spelling is searched too when the knowledge base
+        has that one ("licence" in a text that writes "license"): the same word, not a guess.
+        Only a word that is neither English nor known is a typo, corrected to the closest known word.
+        """
+        if is_english(form):
+            variants = tuple(t for v in spelling_variants(form) for t in word_terms(v) if self.index.knows(t))
+            return (tuple(dict.fromkeys(terms + variants)), True, None) if variants else (terms, False, None)
+        correction = self.index.speller.correct(form)
+        if not correction:
+            return terms, False, None
+        terms = word_terms(correction) or terms
+        return terms, any(self.index.knows(t) for t in terms), correction
 
     def _family(self, form: str, known: bool) -> tuple[str, ...]:
         """Known words of the same family: "russian" <-> "russia", "kleptocracy" -> "kleptocratic".

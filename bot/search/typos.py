@@ -1,5 +1,6 @@
-"""Typo tolerance the way search engines do it: only for words the knowledge base
-does not know, against the words it does, within a small edit distance."""
+"""Typo tolerance the way search engines do it: only for words that neither the knowledge
+base nor English knows (the analyser asks bot.search.english first), against the words the
+knowledge base does know, within a small edit distance."""
 
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ def edit_distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         previous2, previous = previous, current
     return previous[-1]
+
+
+def _affixed(word: str, known: str) -> bool:
+    """``word`` is ``known`` with two or more letters added in front or behind: another word
+    ("unlicense", "relicense"), not a typo of it; the analyser's word families link suffixed forms."""
+    return len(word) - len(known) >= 2 and (word.startswith(known) or word.endswith(known))
 
 
 def _deletes(word: str) -> set[str]:
@@ -90,6 +97,8 @@ class Speller:
             probes |= {d for p in _deletes(word) for d in _deletes(p)}
         best: tuple[int, int, str] | None = None
         for known in {k for p in probes for k in self._filed(p)}:
+            if _affixed(word, known):
+                continue
             distance = edit_distance(word, known, limit)
             if distance <= limit and (best is None or (distance, -self._counts[known], known) < best):
                 best = (distance, -self._counts[known], known)
