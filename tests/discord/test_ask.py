@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import pytest
 import simcord
@@ -9,6 +11,8 @@ import simcord
 from bot import create_bot
 from tests.conftest import write
 from tests.discord.conftest import HOME_GUILD, SYRIA, buttons, embed_text
+
+HANG_GUARD = 600  # seconds: a guard against a hung embedding build, never a way to wait for something
 
 NOT_FOUND = "I couldn't find that in the knowledge base."
 URL = "http://havel.fiu.edu/news/2017/why-talking-to-putin-wont-work/"
@@ -267,10 +271,13 @@ async def test_the_bot_answers_with_the_ranking_the_settings_choose(bot_env, kno
         channel = guild.create_text_channel("general")
         admin = guild.add_member(env.create_user("ada"), roles=[
             guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))])
-        result = await admin.slash(channel, "ask", question=SYRIA)
+        result = await admin.slash(channel, "ask", question=SYRIA)  # answered at once, lexically if need be
         assert "intervened militarily in **Syria**" in result.response.embeds[0].description
+        assert await asyncio.to_thread(env.bot.engine.wait_for_embeddings, HANG_GUARD)
+        assert env.bot.engine.mode == "semantic (bge-small-en-v1.5)"
         write(knowledge_dir, "solar.md", "---\ntitle: Solar Power Now\n---\n\nSolar panels got cheaper than coal.\n")
         assert (await admin.slash(channel, "kb reload")).response.embeds[0].fields[0].value == "`solar`"
+        assert await asyncio.to_thread(env.bot.engine.wait_for_embeddings, HANG_GUARD)
         status = await admin.slash(channel, "kb status")
         assert f"Ranking: {env.bot.engine.mode}\n" in status.response.embeds[0].description
         await env.advance_time(10)
