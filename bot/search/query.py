@@ -103,6 +103,11 @@ class Query:
         return frozenset(self.weights)
 
 
+def _standalone(word: str, question: str) -> bool:
+    """Whether the question as typed holds the word on its own, not inside an identifier ("__name__")."""
+    return re.search(rf"(?<![\w.]){re.escape(word)}(?![\w(])", question.lower()) is not None
+
+
 def _shared_prefix(a: str, b: str) -> int:
     n = 0
     for x, y in zip(a, b, strict=False):
@@ -160,7 +165,7 @@ class QueryAnalyser:
             weight = FRAMING_WEIGHT if framing else (TYPO_WEIGHT if correction else 1.0)
             name = token.start > 0 and text[token.start].isupper() and not text[:token.start].rstrip().endswith(
                 (".", "?", "!")) and not text.isupper()
-            field_name = _FIELD_OF.get(form)
+            field_name = _FIELD_OF.get(form) if _FIELD_OF.get(form) and _standalone(form, question) else None
             words.append(QueryWord(form, terms, weight, known or bool(family), framing, correction, family, name,
                                    field_name))
             if len(words) >= MAX_TERMS:

@@ -142,3 +142,10 @@ def test_a_word_that_only_shares_a_stem_with_a_field_word_is_about_the_text(tmp_
     assert call.excerpts[0].passage.kind == "paragraph"
     named = engine.ask("what is the foreign function document called?")
     assert [e.quote for e in named.excerpts] == ["Title: Foreign Function Calls"]
+
+
+def test_a_code_identifier_is_never_a_field_word(tmp_path):
+    write(tmp_path, "main.md", "# `__main__` — Top-level code environment\n\n"
+                               "When a module is run as a script, its `__name__` is set to `'__main__'`.\n")
+    answer = Engine.from_directory(tmp_path).ask('what does if __name__ == "__main__" do')
+    assert answer.excerpts[0].passage.kind == "paragraph"
