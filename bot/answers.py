@@ -306,6 +306,9 @@ def answer_from_metadata(kb: KnowledgeBase, query: Query) -> list[Excerpt]:
     naming = [w for w in query.words if not w.field and w.word not in DOCUMENT_WORDS]
     documents = [d for d in kb.documents
                  if all(any(t in _metadata_terms(d) for t in w.terms + w.aliases) for w in naming)]
+    # The documents whose own title says most of what the question names come first ("the logging
+    # howto": "Logging HOWTO" before "Logging Cookbook", which only lives in the howto folder).
+    documents.sort(key=lambda d: -sum(any(t in analyse(d.title) for t in w.terms) for w in naming))
     excerpts: list[Excerpt] = []
     for document in documents:
         by_field = {p.id.rsplit("#", 1)[1]: p for p in document.metadata}

@@ -34,4 +34,4 @@ advises advice
 
 # Words by which a question refers to a document itself ("who wrote this piece?"), not to its content.
 DOCUMENT_WORDS = frozenset("article articles piece story essay text document documents page paper post report "
-                           "file licence license manual guide".split())
+                           "file licence license manual guide doc docs documentation".split())

@@ -149,3 +149,10 @@ def test_a_code_identifier_is_never_a_field_word(tmp_path):
                                "When a module is run as a script, its `__name__` is set to `'__main__'`.\n")
     answer = Engine.from_directory(tmp_path).ask('what does if __name__ == "__main__" do')
     assert answer.excerpts[0].passage.kind == "paragraph"
+
+
+def test_the_document_whose_title_names_what_was_asked_comes_first(tmp_path):
+    write(tmp_path, "howto/logging-cookbook.md", "---\ntitle: Logging Cookbook\nauthor: Vinay Sajip\n---\nRecipes.\n")
+    write(tmp_path, "howto/logging.md", "---\ntitle: Logging HOWTO\nauthor: Vinay Sajip\n---\nA tutorial.\n")
+    answer = Engine.from_directory(tmp_path).ask("who wrote the logging howto docs?")
+    assert [e.citation.title for e in answer.excerpts] == ["Logging HOWTO", "Logging Cookbook"]
