@@ -21,6 +21,7 @@ from bot.answers import DEFAULT_EXCERPTS, Answer, answer_question
 from bot.excerpts import split_sentences
 from bot.knowledge.loader import load_knowledge_dir
 from bot.knowledge.models import Document, KnowledgeBase, Passage, Problem
+from bot.knowledge.parse_cache import ParseCache
 from bot.recommendations import Recommendations, extract_recommendations, filter_recommendations
 from bot.search.index import SearchIndex
 from bot.search.query import QueryAnalyser
@@ -161,23 +162,25 @@ class Engine:
         self.progress: EmbeddingProgress | None = None  # set while embeddings are being built
         self.embedding_error: str | None = None
         self._embedder: threading.Thread | None = None
+        self.parse_cache: ParseCache | None = None  # parsed files kept on disk between runs
 
     @classmethod
     def from_directory(cls, directory: Path | str, semantic: SemanticSetup | None = None, *,
-                       background: bool = False) -> Engine:
+                       background: bool = False, parse_cache: ParseCache | None = None) -> Engine:
         """Load and index a knowledge directory; raises KnowledgeError if nothing usable is there."""
-        knowledge = load_knowledge_dir(directory)
-        if not background:
-            return cls(build_state(knowledge, semantic), semantic)
-        engine = cls(build_state(knowledge), semantic, background=True)
-        engine.embed_in_background()
+        knowledge = load_knowledge_dir(directory, parse_cache=parse_cache)
+        engine = cls(build_state(knowledge, None if background else semantic), semantic, background=background)
+        engine.parse_cache = parse_cache
+        engine.embed_in_background()  # nothing to do unless the state still lacks its embeddings
         return engine
 
     @classmethod
     def from_settings(cls, settings: Settings, *, background: bool = False) -> Engine:
-        """The engine settings describe: knowledge directory, and the semantic stage when available."""
+        """The engine settings describe: knowledge directory, the semantic stage when available, parsed
+        files kept in the state folder."""
         semantic = load_semantic(settings.semantic, settings.semantic_model, settings.embedding_cache)
-        return cls.from_directory(settings.knowledge_dir, semantic, background=background)
+        return cls.from_directory(settings.knowledge_dir, semantic, background=background,
+                                  parse_cache=ParseCache(settings.state_dir / "parsed"))
 
     @property
     def mode(self) -> str:
@@ -281,7 +284,7 @@ class Engine:
         with self._reload_lock:
             old = self._state.knowledge
             try:
-                new = load_knowledge_dir(directory or old.directory)
+                new = load_knowledge_dir(directory or old.directory, parse_cache=self.parse_cache)
             except Exception as exc:
                 reason = getattr(exc, "reason", None) or str(exc)
                 problems = getattr(exc, "problems", ())

@@ -24,6 +24,7 @@ import yaml
 from bot.knowledge.blocks import Block, ParsedDocument, ParseError
 from bot.knowledge.frontmatter import FrontMatterError, parse_date, split_front_matter
 from bot.knowledge.models import Document, KnowledgeBase, KnowledgeError, Passage, Problem
+from bot.knowledge.parse_cache import ParseCache
 
 # Suffix -> (format name, text format?). Text formats are UTF-8 and may start with YAML front matter.
 FORMATS: dict[str, tuple[str, bool]] = {
@@ -325,20 +326,26 @@ _parsed: dict[tuple[str, str], tuple[ParsedDocument, dict[str, Any]]] = {}
 
 
 def parse_document(path: Path, data: bytes | str, *, relative: PurePath | None = None, url: str | None = None,
-                   cache: dict[tuple[str, str], tuple[ParsedDocument, dict[str, Any]]] | None = None) -> Document:
+                   cache: dict[tuple[str, str], tuple[ParsedDocument, dict[str, Any]]] | None = None,
+                   disk: ParseCache | None = None) -> Document:
     """Turn one file's content into a Document; raise KnowledgeError if it cannot be used.
 
     ``relative`` is the file's path under the knowledge directory (its id); by default its name.
-    ``cache`` maps (suffix, checksum) to parsed files, read and filled in.
+    ``cache`` maps (suffix, checksum) to parsed files, read and filled in; ``disk`` keeps them
+    between runs.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
     checksum = hashlib.sha256(raw).hexdigest()
     key = (suffix_of(path), checksum)
     found = cache.get(key) if cache is not None and url is None else None
+    if found is None and disk is not None and url is None:
+        found = disk.get(*key)
     if found is None:
         found = parse_file(path, raw, url=url)
-        if cache is not None and url is None:
-            cache[key] = found
+        if disk is not None and url is None:
+            disk.put(*key, *found)
+    if cache is not None and url is None:
+        cache[key] = found
     parsed, front = found
     return build_document(path, relative or PurePosixPath(path.name), parsed, front, checksum)
 
@@ -379,8 +386,11 @@ def size_limit(path: PurePath) -> int:
     return MAX_FILE_BYTES if not suffix or FORMATS[suffix][1] or FORMATS[suffix][0] == "HTML" else MAX_BINARY_BYTES
 
 
-def load_knowledge_dir(directory: Path | str, *, require_documents: bool = True) -> KnowledgeBase:
+def load_knowledge_dir(directory: Path | str, *, require_documents: bool = True,
+                       parse_cache: ParseCache | None = None) -> KnowledgeBase:
     """Load every document under ``directory``; bad files become Problems.
+
+    ``parse_cache`` keeps parsed files on disk, so the next run parses only what changed.
 
     Raises KnowledgeError when the directory is missing or (with
     ``require_documents``) when no usable document is found.
@@ -403,7 +413,7 @@ def load_knowledge_dir(directory: Path | str, *, require_documents: bool = True)
             key = (suffix_of(path), hashlib.sha256(data).hexdigest())
             if key in previous:
                 parsed[key] = previous[key]
-            doc = parse_document(path, data, relative=path.relative_to(directory), cache=parsed)
+            doc = parse_document(path, data, relative=path.relative_to(directory), cache=parsed, disk=parse_cache)
             if doc.id in seen:
                 raise KnowledgeError(path, f"duplicate document id {doc.id!r} (also used by {seen[doc.id]})")
         except KnowledgeError as exc:
