@@ -386,6 +386,17 @@ def size_limit(path: PurePath) -> int:
     return MAX_FILE_BYTES if not suffix or FORMATS[suffix][1] or FORMATS[suffix][0] == "HTML" else MAX_BINARY_BYTES
 
 
+def read_file(path: Path) -> bytes:
+    """A document file's bytes, within its format's size limit; raise KnowledgeError if it cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > size_limit(path):
+            raise KnowledgeError(path, f"file too large ({size:,} bytes; limit {size_limit(path):,})")
+        return path.read_bytes()
+    except OSError as exc:
+        raise KnowledgeError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
 def load_knowledge_dir(directory: Path | str, *, require_documents: bool = True,
                        parse_cache: ParseCache | None = None) -> KnowledgeBase:
     """Load every document under ``directory``; bad files become Problems.
@@ -405,11 +416,7 @@ def load_knowledge_dir(directory: Path | str, *, require_documents: bool = True,
     previous, parsed = _parsed, {}
     for path in knowledge_files(directory):
         try:
-            size = path.stat().st_size
-            limit = size_limit(path)
-            if size > limit:
-                raise KnowledgeError(path, f"file too large ({size:,} bytes; limit {limit:,})")
-            data = path.read_bytes()
+            data = read_file(path)
             key = (suffix_of(path), hashlib.sha256(data).hexdigest())
             if key in previous:
                 parsed[key] = previous[key]
@@ -418,9 +425,6 @@ def load_knowledge_dir(directory: Path | str, *, require_documents: bool = True,
                 raise KnowledgeError(path, f"duplicate document id {doc.id!r} (also used by {seen[doc.id]})")
         except KnowledgeError as exc:
             problems.append(Problem(exc.path, exc.reason))
-            continue
-        except OSError as exc:
-            problems.append(Problem(path, f"cannot read: {exc.strerror or exc}"))
             continue
         seen[doc.id] = path
         documents.append(doc)

@@ -21,12 +21,10 @@ from urllib.parse import unquote, urlsplit
 from bot.knowledge.blocks import ParsedDocument
 from bot.knowledge.frontmatter import FrontMatterError, split_front_matter
 from bot.knowledge.loader import (
-    DOCUMENT_SUFFIXES,
-    REFUSED_SUFFIXES,
     build_document,
     parse_document,
     parse_file,
-    size_limit,
+    read_file,
     slugify,
     suffix_of,
 )
@@ -124,18 +122,9 @@ async def fetch_document(url: str, *, max_bytes: int, allow_private: bool = Fals
 
 def read_file_document(path: Path) -> NewDocument:
     """A local file to copy into the knowledge directory as it is, once the loader has read it."""
-    suffix = suffix_of(path)
-    if not suffix:
-        reason = REFUSED_SUFFIXES.get(path.suffix.lower())
-        raise KnowledgeError(path, reason or f"not a document the bot reads ({', '.join(DOCUMENT_SUFFIXES)})")
-    try:
-        size = path.stat().st_size
-        if size > size_limit(path):
-            raise KnowledgeError(path, f"file too large ({size:,} bytes; limit {size_limit(path):,})")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise KnowledgeError(path, f"cannot read: {exc.strerror or exc}") from None
-    stem = path.name[:len(path.name) - len(suffix)]
+    data = read_file(path)
+    suffix = suffix_of(path)  # "" for a file the loader refuses: parse_document says why
+    stem = path.name[:len(path.name) - len(suffix)] if suffix else path.stem
     name = slugify(stem)[:MAX_NAME_LENGTH].strip("-") + suffix
     return NewDocument(name, data, parse_document(path, data, relative=PurePosixPath(name)))
 
