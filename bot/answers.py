@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.excerpts import Selection, Span, select_excerpt
 from bot.knowledge.models import Document, KnowledgeBase, Passage
-from bot.search.analysis import analyse
+from bot.search.analysis import acronyms, analyse
 from bot.search.index import SearchIndex
 from bot.search.query import ALIAS_WEIGHT, Query, QueryAnalyser
 from bot.search.stopwords import DOCUMENT_WORDS
@@ -273,25 +273,11 @@ def fuse(candidates: list[_Candidate], lexical_weight: float) -> list[_Candidate
                   key=lambda c: (-c.score, c.position))
 
 
-def _acronyms(text: str) -> set[str]:
-    """Initials of runs of capitalised words: "GNU General Public License" -> gpl, ggpl, gp, ..."""
-    found: set[str] = set()
-    run: list[str] = []
-    for word in [*re.findall(r"[\w'’]+", text), ""]:
-        if word[:1].isupper():
-            run.append(word[0].lower())
-            continue
-        if len(run) >= 2:
-            found |= {"".join(run[i:j]) for i in range(len(run)) for j in range(i + 2, len(run) + 1)}
-        run = []
-    return found
-
-
 def _metadata_terms(document: Document) -> frozenset[str]:
     """The words that name a document: its title, subtitle, author, publication, path, and acronyms."""
     text = " ".join(filter(None, (document.title, document.subtitle, document.author, document.publication,
                                   document.id.replace("/", " ").replace("-", " "))))
-    return frozenset(analyse(text)) | {t for a in _acronyms(f"{document.title} {document.subtitle or ''}")
+    return frozenset(analyse(text)) | {t for a in acronyms(f"{document.title} {document.subtitle or ''}")
                                        for t in analyse(a)}
 
 

@@ -84,6 +84,11 @@ def main_topics(documents: tuple[Document, ...], count: int = 8, sample: int = 2
     return tuple(word for word, n in counts.most_common() if word not in common and n > 1)[:count]
 
 
+def embedding_context(title: str, passage: Passage) -> str:
+    """What the meaning stage reads before a passage: where it stands ("GNU GPL › 4. Conveying: ")."""
+    return " › ".join((title, *passage.section)) + ": "
+
+
 def embed_state(state: EngineState, semantic: SemanticSetup,
                 on_progress: Callable[[int, int], None] | None = None) -> SemanticIndex:
     """The semantic index of a state's passages, their sentences and the documents' metadata lines,
@@ -91,7 +96,9 @@ def embed_state(state: EngineState, semantic: SemanticSetup,
     texts = [p.text for p in state.index.passages]
     spans = [[(s.start, s.end) for s in split_sentences(t)] for t in texts]
     about = [p.text for p in state.knowledge.passages if p.kind == "metadata"]
-    return build_semantic_index(semantic.encoder, texts, semantic.cache, spans, about, on_progress)
+    titles = {d.id: d.title for d in state.knowledge.documents}
+    contexts = [embedding_context(titles[p.document_id], p) for p in state.index.passages]
+    return build_semantic_index(semantic.encoder, texts, semantic.cache, spans, about, on_progress, contexts)
 
 
 def build_state(knowledge: KnowledgeBase, semantic: SemanticSetup | None = None) -> EngineState:

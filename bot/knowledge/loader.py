@@ -25,6 +25,7 @@ from bot.knowledge.blocks import Block, ParsedDocument, ParseError
 from bot.knowledge.frontmatter import FrontMatterError, parse_date, split_front_matter
 from bot.knowledge.models import Document, KnowledgeBase, KnowledgeError, Passage, Problem
 from bot.knowledge.parse_cache import ParseCache
+from bot.search.analysis import acronyms
 
 # Suffix -> (format name, text format?). Text formats are UTF-8 and may start with YAML front matter.
 FORMATS: dict[str, tuple[str, bool]] = {
@@ -229,6 +230,8 @@ def _passages(doc_id: str, blocks: list[Block], paths: list[tuple[str, ...]],
     place: tuple[tuple[str, ...], int | None] | None = None
     intro: Passage | None = None  # the paragraph a following list hangs from
     previous = None
+    # What readers call the document or a section: "GPL" for the GNU General Public License.
+    names = sorted(acronyms(title, shortest=3))
     for block, section in zip(blocks, paths, strict=True):
         if block.kind == "heading":
             if section and block.text.strip():
@@ -242,7 +245,7 @@ def _passages(doc_id: str, blocks: list[Block], paths: list[tuple[str, ...]],
         here = (section, block.page)
         if here != place:  # a new section (or a PDF's new page) starts counting again
             paragraph, intro, previous, place = 0, None, None, here
-        keywords = " ".join((title, *section))
+        keywords = " ".join((title, *names, *section, *sorted({a for h in section for a in acronyms(h, shortest=3)})))
         if block.kind == "code":
             code_count += 1
             passages.append(Passage(f"{doc_id}#code{code_count}", doc_id, "code", text, paragraph, section=section,

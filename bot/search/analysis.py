@@ -101,3 +101,17 @@ def index_words(text: str) -> list[str]:
 def analyse(text: str) -> list[str]:
     """The stems of a text, in order, repeats kept (what BM25 counts)."""
     return [term for token in tokens(text) for term in token.terms]
+
+
+def acronyms(text: str, shortest: int = 2) -> set[str]:
+    """Initials of runs of capitalised words: "GNU General Public License" -> gpl, ggpl, gp, ..."""
+    found: set[str] = set()
+    run: list[str] = []
+    for word in [*re.findall(r"[\w'’]+", text), ""]:
+        if word[:1].isupper():
+            run.append(word[0].lower())
+            continue
+        if len(run) >= shortest:
+            found |= {"".join(run[i:j]) for i in range(len(run)) for j in range(i + shortest, len(run) + 1)}
+        run = []
+    return found

@@ -411,15 +411,25 @@ class SemanticIndex:
 def build_semantic_index(encoder: Encoder, texts: Sequence[str], cache: EmbeddingCache,
                          sentence_spans: Sequence[Sequence[tuple[int, int]]],
                          about: Sequence[str] = (),
-                         on_progress: Callable[[int, int], None] | None = None) -> SemanticIndex:
-    """Encode (or fetch from the cache) every passage and every sentence of it, and the metadata lines."""
+                         on_progress: Callable[[int, int], None] | None = None,
+                         contexts: Sequence[str] | None = None) -> SemanticIndex:
+    """Encode (or fetch from the cache) every passage and every sentence of it, and the metadata lines.
+
+    ``contexts`` (one per passage, e.g. "Title › Section: ") is read before the passage and each of its
+    sentences, as a reader reads them: "Use a suitable shared library mechanism" means little until
+    one knows it is the LGPL's section on combined works. Measured with bge-small on the dev sets, hit@1
+    article / licences / Python docs: no context 96.1 / 55 / 21.3; context before passages only 96.1 / 60 / –;
+    before passages and sentences 98.0 / 65 / 21.3 (hit@3 on the Python docs 34.0 -> 40.4).
+    """
+    contexts = contexts or [""] * len(texts)
     sentences, owners, spans = [], [], []
     for position, (text, passage_spans) in enumerate(zip(texts, sentence_spans, strict=True)):
         if len(passage_spans) > 1:  # a one-sentence passage is its own sentence
             for start, end in passage_spans:
-                sentences.append(text[start:end])
+                sentences.append(contexts[position] + text[start:end])
                 owners.append(position)
                 spans.append((start, end))
+    texts = [c + t for c, t in zip(contexts, texts, strict=True)]
     vectors, encoded = cache.get_or_encode(encoder, [*texts, *sentences, *about], on_progress)
     split = len(texts) + len(sentences)
     return SemanticIndex(encoder, vectors[:len(texts)], vectors[len(texts):split],
