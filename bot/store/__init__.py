@@ -12,6 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
+from bot.reloads import ReloadRecord
 from bot.settings import Settings
 from bot.store.base import (
     DOWN,
@@ -24,7 +25,6 @@ from bot.store.base import (
     LoggedQuestion,
     PassageVotes,
     QuestionRecord,
-    ReloadEntry,
     Scope,
     Stats,
     Store,
@@ -38,7 +38,7 @@ from bot.store.base import (
 from bot.store.sqlite import SQLiteStore
 
 __all__ = ["DOWN", "EVERYWHERE", "UP", "CollectionFull", "Count", "ForgottenGuild", "GuildSettings", "LoggedQuestion",
-           "PassageVotes", "QuestionRecord", "ReloadEntry", "SQLiteStore", "Scope", "Stats", "Store", "StoreError",
+           "PassageVotes", "QuestionRecord", "ReloadRecord", "SQLiteStore", "Scope", "Stats", "Store", "StoreError",
            "StoreHealth", "StoredDocument", "UnansweredQuestion", "UserHasher", "Vote", "load_salt", "open_store",
            "store_from_settings"]
 
