@@ -2,7 +2,8 @@
 
 ``open_store(settings)`` gives the bot its ``Store``: PostgreSQL when DATABASE_URL is set (one database
 that several processes share; ``bot.store.postgres``, needing the ``postgres`` extra), else SQLite at
-DATABASE_PATH. The records, ``Stats`` and ``StoreError`` are plain data from ``bot.store.base``.
+DATABASE_PATH. The records, ``Stats`` and ``StoreError`` are plain data from ``bot.store.base`` (a reload's from
+``bot.reloads``); the statements are written once (``bot.store.queries``) for both.
 """
 
 from __future__ import annotations

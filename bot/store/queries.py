@@ -3,8 +3,10 @@
 A backend hands these functions a ``Session``: one open transaction that binds the parameters in
 its own style (sqlite3 takes ``:name`` as it is; asyncpg needs ``$1``), stores times and lists in its
 own column types, and says how many rows a statement changed. Reading back, SQLite gives text where
-PostgreSQL gives a ``datetime`` or a list: ``_when`` and ``_list`` accept both. The one statement
-that differs by dialect, taking the next collection version, is the session's own.
+PostgreSQL gives a ``datetime`` or a list: ``_when`` and ``_list`` accept both. Text is ordered
+``COLLATE BINARY`` (byte order, as SQLite does by default; PostgreSQL's session calls it "C"). What
+truly differs by dialect is the session's own: taking the next collection version, and whether an
+insert may meet its own earlier attempt (``on_repeat``).
 """
 
 from __future__ import annotations
