@@ -13,16 +13,17 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.answers import DEFAULT_EXCERPTS, Answer, answer_question
 from bot.excerpts import split_sentences
 from bot.knowledge.loader import load_knowledge_dir
-from bot.knowledge.models import Document, KnowledgeBase, Passage, Problem
+from bot.knowledge.models import Document, KnowledgeBase, Passage
 from bot.knowledge.parse_cache import ParseCache
 from bot.recommendations import Recommendations, extract_recommendations, filter_recommendations
+from bot.reloads import ReloadReport
 from bot.search.index import SearchIndex
 from bot.search.query import QueryAnalyser
 from bot.search.semantic import SemanticIndex, SemanticSetup, build_semantic_index, lexical_only, load_semantic
@@ -42,30 +43,6 @@ class EngineState:
     recommendations: Recommendations
     loaded_at: datetime
     semantic: SemanticIndex | None = None
-
-
-@dataclass(frozen=True)
-class ReloadReport:
-    """What a reload changed, by document and by passage, and what it skipped."""
-
-    documents_added: tuple[str, ...] = ()
-    documents_changed: tuple[str, ...] = ()
-    documents_removed: tuple[str, ...] = ()
-    passages_added: int = 0
-    passages_changed: int = 0
-    passages_removed: int = 0
-    problems: tuple[Problem, ...] = ()
-    documents: int = 0
-    passages: int = 0
-    error: str | None = field(default=None)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.documents_added or self.documents_changed or self.documents_removed)
 
 
 def main_topics(documents: tuple[Document, ...], count: int = 8, sample: int = 2000) -> tuple[str, ...]:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import discord
 
 from bot.answers import Answer, Excerpt
-from bot.engine import ReloadReport
 from bot.excerpts import Span
 from bot.knowledge.models import Document, KnowledgeBase, Passage, Problem
 from bot.recommendations import Recommendations
+from bot.reloads import ReloadRecord, ReloadReport
 from bot.store import EVERYWHERE, GuildSettings, Stats, StoreHealth
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -473,15 +472,6 @@ def file_change_embed(summary: str, report: ReloadReport, directory: Path, waite
     return embed
 
 
-@dataclass(frozen=True)
-class ReloadRecord:
-    """The last reload, for /kb status: when, by whom (a display name), and what it reported."""
-
-    at: datetime
-    by: str
-    report: ReloadReport
-
-
 def status_embed(kb: KnowledgeBase, loaded_at: datetime, ranking: str, last: ReloadRecord | None) -> discord.Embed:
     """The knowledge base being served, how answers are ranked, and the last reload."""
     embed = discord.Embed(title="Knowledge base", colour=ANSWER_COLOUR, description=(
@@ -502,7 +492,7 @@ def status_embed(kb: KnowledgeBase, loaded_at: datetime, ranking: str, last: Rel
         skipped = f"; {_count(len(last.report.problems), 'file')} skipped" if last.report.problems else ""
         embed.add_field(name="Last reload", value=trim(
             f"{discord.utils.format_dt(last.at, 'f')} ({discord.utils.format_dt(last.at, 'R')}) by "
-            f"{fit(last.by, 100)}; {outcome}{skipped}", FIELD_VALUE_LIMIT), inline=False)
+            f"{fit(last.by_name, 100)}; {outcome}{skipped}", FIELD_VALUE_LIMIT), inline=False)
     if kb.problems:
         embed.add_field(name=f"Files skipped ({len(kb.problems)})", value=_problems(kb.problems, kb.directory),
                         inline=False)
@@ -529,8 +519,8 @@ def collection_status_embed(server_name: str, documents: Sequence[Document], pro
         embed.add_field(name=f"Documents skipped ({len(problems)})",
                         value=_problems(problems, Path(".")), inline=False)
     embed.add_field(name="Last change", value="None recorded yet." if last is None else trim(
-        f"{discord.utils.format_dt(last.at, 'f')} ({discord.utils.format_dt(last.at, 'R')}) by {fit(last.by, 100)}; "
-        f"{_changes(last.report)}", FIELD_VALUE_LIMIT), inline=False)
+        f"{discord.utils.format_dt(last.at, 'f')} ({discord.utils.format_dt(last.at, 'R')}) by "
+        f"{fit(last.by_name, 100)}; {_changes(last.report)}", FIELD_VALUE_LIMIT), inline=False)
     embed.add_field(name="Shared knowledge base", value=(
         f"{_count(len(shared.documents), 'document')}, {_count(len(shared.passages), 'passage')}, managed by the "
         "bot's operators (see `/sources` for everything answers here can quote)."), inline=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import textwrap
 
 from bot.answers import Answer, Excerpt
-from bot.engine import ReloadReport
 from bot.knowledge.models import Document, KnowledgeBase
 from bot.knowledge.sources import RefreshReport
 from bot.recommendations import Recommendations
+from bot.reloads import ReloadReport
 
 BOLD, RESET = "\033[1m", "\033[0m"
 

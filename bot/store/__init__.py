@@ -2,7 +2,8 @@
 
 ``open_store(settings)`` gives the bot its ``Store``: PostgreSQL when DATABASE_URL is set (one database
 that several processes share; ``bot.store.postgres``, needing the ``postgres`` extra), else SQLite at
-DATABASE_PATH. The records, ``Stats`` and ``StoreError`` are plain data from ``bot.store.base``.
+DATABASE_PATH. The records, ``Stats`` and ``StoreError`` are plain data from ``bot.store.base`` (a reload's from
+``bot.reloads``); the statements are written once (``bot.store.queries``) for both.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
+from bot.reloads import ReloadRecord
 from bot.settings import Settings
 from bot.store.base import (
     DOWN,
@@ -24,7 +26,6 @@ from bot.store.base import (
     LoggedQuestion,
     PassageVotes,
     QuestionRecord,
-    ReloadEntry,
     Scope,
     Stats,
     Store,
@@ -38,7 +39,7 @@ from bot.store.base import (
 from bot.store.sqlite import SQLiteStore
 
 __all__ = ["DOWN", "EVERYWHERE", "UP", "CollectionFull", "Count", "ForgottenGuild", "GuildSettings", "LoggedQuestion",
-           "PassageVotes", "QuestionRecord", "ReloadEntry", "SQLiteStore", "Scope", "Stats", "Store", "StoreError",
+           "PassageVotes", "QuestionRecord", "ReloadRecord", "SQLiteStore", "Scope", "Stats", "Store", "StoreError",
            "StoreHealth", "StoredDocument", "UnansweredQuestion", "UserHasher", "Vote", "load_salt", "open_store",
            "store_from_settings"]
 

@@ -15,15 +15,16 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol, TextIO
+from typing import Literal, Protocol, TextIO, TypeVar
 
-from bot.engine import ReloadReport
+from bot.reloads import ReloadRecord, ReloadReport
 
 UP, DOWN = 1, -1
+R = TypeVar("R")
 ExportFormat = Literal["csv", "json"]
 
 
@@ -69,9 +70,6 @@ class UserHasher:
         return hmac.new(self._salt, f"discord-user:{int(user_id)}".encode(), hashlib.sha256).hexdigest()
 
 
-# ---------------------------------------------------------------------------------------------- records
-
-
 @dataclass(frozen=True)
 class QuestionRecord:
     """One question as the log keeps it. ``channel_id`` is None in direct messages (a DM channel names a user)."""
@@ -115,18 +113,6 @@ class GuildSettings:
     public_answers: bool = True
     cooldown_seconds: float | None = None  # None: COOLDOWN_SECONDS
     updated_at: datetime | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class ReloadEntry:
-    """One reload in the history: when, by whom, and the engine's report of what changed or was skipped."""
-
-    id: str
-    at: datetime
-    guild_id: int | None  # whose collection was reloaded; None: the shared knowledge base
-    by_name: str  # the admin's display name (or "terminal"), shown in /kb status
-    by_hash: str | None  # the admin's pseudonym; None when not done by a Discord user
-    report: ReloadReport
 
 
 @dataclass(frozen=True)
@@ -187,9 +173,6 @@ class ForgottenGuild:
     votes: int
     reloads: int
     settings: int  # 1 if the server had settings of its own
-
-
-# ---------------------------------------------------------------------------------------------- insight
 
 
 @dataclass(frozen=True)
@@ -285,9 +268,6 @@ class StoreHealth:
     dropped: int  # writes dropped (oldest first) because too many were pending during this fault
 
 
-# ---------------------------------------------------------------------------------------------- interface
-
-
 class Store(Protocol):
     """Everything the bot remembers. One object per process, opened at start-up and closed at shutdown.
 
@@ -320,6 +300,10 @@ class Store(Protocol):
 
     def health(self) -> StoreHealth: ...
 
+    async def bounded(self, read: Awaitable[R], seconds: float = ...) -> R:
+        """``read`` (one of this store's), or TimeoutError after ``seconds`` (10 by default); never cancels it."""
+        ...
+
     def hash_user(self, user_id: int) -> str: ...
 
     def record_question(self, *, question: str, answered: bool, passage_ids: Sequence[str], latency_ms: float,
@@ -345,9 +329,9 @@ class Store(Protocol):
 
     async def votes(self, question_id: str) -> tuple[Vote, ...]: ...
 
-    async def latest_reload(self, guild_id: int | None = None) -> ReloadEntry | None: ...
+    async def latest_reload(self, guild_id: int | None = None) -> ReloadRecord | None: ...
 
-    async def reload_history(self, guild_id: int | None = None, limit: int = 10) -> tuple[ReloadEntry, ...]: ...
+    async def reload_history(self, guild_id: int | None = None, limit: int = 10) -> tuple[ReloadRecord, ...]: ...
 
     async def question_log(self, scope: Scope, since: datetime | None = None,
                            until: datetime | None = None) -> list[LoggedQuestion]: ...

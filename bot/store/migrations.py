@@ -1,19 +1,24 @@
-"""The schema, as ordered lists of SQL steps: one list for SQLite, one for PostgreSQL, step for step.
+"""The schema, as one ordered list of SQL steps, written once and given to each backend in its own types.
 
-Append a step to change the schema, to both lists with the same number and name (a test checks);
-never edit one that has shipped. Each step runs in one transaction together with the version bump,
-so a database is always at exactly one version: ``PRAGMA user_version`` in SQLite, the
-``schema_migrations`` table in PostgreSQL (which has no user_version).
+Append a step to change the schema; never edit one that has shipped. Each step runs in one
+transaction together with the version bump, so a database is always at exactly one version:
+``PRAGMA user_version`` in SQLite, the ``schema_migrations`` table in PostgreSQL (which has no
+user_version).
 
-SQLite: times are ISO 8601 text in UTC ("2026-05-09T07:35:25.123456+00:00"): they sort as text and
-read well in the sqlite3 shell; lists are JSON text. PostgreSQL: the same tables and columns in its
-own types (TIMESTAMPTZ, BOOLEAN, BIGINT[], TEXT[], JSONB). Discord ids are BIGINT in both; they fit
-in a signed 64-bit integer.
+The steps name their column types by what they hold (``$TIME``, ``$ID_LIST`` …); each dialect says
+how it stores that. SQLite: times are ISO 8601 text in UTC ("2026-05-09T07:35:25.123456+00:00"):
+they sort as text and read well in the sqlite3 shell; lists are JSON text. PostgreSQL: its own
+types (TIMESTAMPTZ, BIGINT[], TEXT[], JSONB). Discord ids are BIGINT in both; they fit in a signed
+64-bit integer. The one counter (collection versions) is a one-row table in SQLite, a SEQUENCE in
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from string import Template
+
+from bot.store.base import StoreError
 
 
 @dataclass(frozen=True)
@@ -23,11 +28,11 @@ class Migration:
     sql: str
 
 
-MIGRATIONS: tuple[Migration, ...] = (
+STEPS: tuple[Migration, ...] = (
     Migration(1, "question log", """
         CREATE TABLE questions (
             id TEXT PRIMARY KEY,
-            asked_at TEXT NOT NULL,
+            asked_at $TIME NOT NULL,
             guild_id BIGINT,                -- NULL: a direct message
             channel_id BIGINT,              -- NULL in direct messages
             asker_hash TEXT NOT NULL,       -- HMAC-SHA256 of the user id with HASH_SALT, never the id
@@ -52,36 +57,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             question_id TEXT NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
             voter_hash TEXT NOT NULL,
             vote SMALLINT NOT NULL CHECK (vote IN (-1, 1)),
-            voted_at TEXT NOT NULL,
+            voted_at $TIME NOT NULL,
             PRIMARY KEY (question_id, voter_hash)
         );
     """),
     Migration(3, "per-server settings", """
         CREATE TABLE guild_settings (
             guild_id BIGINT PRIMARY KEY,
-            answer_channel_ids TEXT,        -- JSON array of channel ids; NULL: ASK_CHANNEL_IDS
+            answer_channel_ids $ID_LIST,    -- NULL: ASK_CHANNEL_IDS; empty: no channel
             public_answers BOOLEAN NOT NULL,
-            cooldown_seconds REAL,          -- NULL: COOLDOWN_SECONDS
-            updated_at TEXT NOT NULL
+            cooldown_seconds $FLOAT,        -- NULL: COOLDOWN_SECONDS
+            updated_at $TIME NOT NULL
         );
     """),
     Migration(4, "reload history", """
         CREATE TABLE reloads (
             id TEXT PRIMARY KEY,
-            reloaded_at TEXT NOT NULL,
+            reloaded_at $TIME NOT NULL,
             guild_id BIGINT,                -- whose collection; NULL: the shared knowledge base
             by_name TEXT NOT NULL,
             by_hash TEXT,
             error TEXT,                     -- NULL: the reload succeeded
             documents INTEGER NOT NULL,
             passages INTEGER NOT NULL,
-            documents_added TEXT NOT NULL,  -- JSON arrays of document ids
-            documents_changed TEXT NOT NULL,
-            documents_removed TEXT NOT NULL,
+            documents_added $NAME_LIST NOT NULL,  -- document ids
+            documents_changed $NAME_LIST NOT NULL,
+            documents_removed $NAME_LIST NOT NULL,
             passages_added INTEGER NOT NULL,
             passages_changed INTEGER NOT NULL,
             passages_removed INTEGER NOT NULL,
-            skipped TEXT NOT NULL           -- JSON array of {"path": ..., "reason": ...}
+            skipped $JSON NOT NULL          -- [{"path": ..., "reason": ...}]
         );
         CREATE INDEX reloads_by_guild_and_time ON reloads (guild_id, reloaded_at);
     """),
@@ -93,7 +98,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             text TEXT NOT NULL,             -- the whole file, UTF-8
             checksum TEXT NOT NULL,         -- SHA-256 of the UTF-8 text, hex
             size_bytes INTEGER NOT NULL,
-            added_at TEXT NOT NULL,
+            added_at $TIME NOT NULL,
             added_by TEXT,                  -- the admin's pseudonym; NULL when not added by a Discord user
             PRIMARY KEY (guild_id, document_id)
         );
@@ -104,92 +109,40 @@ MIGRATIONS: tuple[Migration, ...] = (
             guild_id BIGINT PRIMARY KEY,
             version BIGINT NOT NULL
         );
-        CREATE TABLE collection_changes (last BIGINT NOT NULL);
-        INSERT INTO collection_changes (last) VALUES (0);
+        $COUNTER
     """),
 )
 
-LATEST = MIGRATIONS[-1].version
+SQLITE_TYPES = {
+    "TIME": "TEXT", "ID_LIST": "TEXT", "NAME_LIST": "TEXT", "JSON": "TEXT", "FLOAT": "REAL",
+    "COUNTER": "CREATE TABLE collection_changes (last BIGINT NOT NULL);\n"
+               "        INSERT INTO collection_changes (last) VALUES (0);",
+}
+# PostgreSQL's DDL is transactional too: a failing step leaves nothing.
+POSTGRES_TYPES = {
+    "TIME": "TIMESTAMPTZ", "ID_LIST": "BIGINT[]", "NAME_LIST": "TEXT[]", "JSON": "JSONB", "FLOAT": "DOUBLE PRECISION",
+    "COUNTER": "CREATE SEQUENCE collection_changes;",
+}
 
-# The same steps in PostgreSQL's types. Its DDL is transactional too: a failing step leaves nothing.
-POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "question log", """
-        CREATE TABLE questions (
-            id TEXT PRIMARY KEY,
-            asked_at TIMESTAMPTZ NOT NULL,
-            guild_id BIGINT,                -- NULL: a direct message
-            channel_id BIGINT,              -- NULL in direct messages
-            asker_hash TEXT NOT NULL,       -- HMAC-SHA256 of the user id with HASH_SALT, never the id
-            question TEXT NOT NULL,
-            answered BOOLEAN NOT NULL,
-            latency_ms INTEGER NOT NULL
-        );
-        CREATE INDEX questions_by_time ON questions (asked_at);
-        CREATE INDEX questions_by_guild_and_time ON questions (guild_id, asked_at);
 
-        CREATE TABLE question_passages (
-            question_id TEXT NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,      -- 1: the answer's first excerpt
-            passage_id TEXT NOT NULL,
-            document_id TEXT NOT NULL,
-            PRIMARY KEY (question_id, position)
-        );
-        CREATE INDEX question_passages_by_passage ON question_passages (passage_id);
-    """),
-    Migration(2, "feedback", """
-        CREATE TABLE feedback (
-            question_id TEXT NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
-            voter_hash TEXT NOT NULL,
-            vote SMALLINT NOT NULL CHECK (vote IN (-1, 1)),
-            voted_at TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (question_id, voter_hash)
-        );
-    """),
-    Migration(3, "per-server settings", """
-        CREATE TABLE guild_settings (
-            guild_id BIGINT PRIMARY KEY,
-            answer_channel_ids BIGINT[],    -- NULL: ASK_CHANNEL_IDS; empty: no channel
-            public_answers BOOLEAN NOT NULL,
-            cooldown_seconds DOUBLE PRECISION,  -- NULL: COOLDOWN_SECONDS
-            updated_at TIMESTAMPTZ NOT NULL
-        );
-    """),
-    Migration(4, "reload history", """
-        CREATE TABLE reloads (
-            id TEXT PRIMARY KEY,
-            reloaded_at TIMESTAMPTZ NOT NULL,
-            guild_id BIGINT,                -- whose collection; NULL: the shared knowledge base
-            by_name TEXT NOT NULL,
-            by_hash TEXT,
-            error TEXT,                     -- NULL: the reload succeeded
-            documents INTEGER NOT NULL,
-            passages INTEGER NOT NULL,
-            documents_added TEXT[] NOT NULL,
-            documents_changed TEXT[] NOT NULL,
-            documents_removed TEXT[] NOT NULL,
-            passages_added INTEGER NOT NULL,
-            passages_changed INTEGER NOT NULL,
-            passages_removed INTEGER NOT NULL,
-            skipped JSONB NOT NULL          -- [{"path": ..., "reason": ...}]
-        );
-        CREATE INDEX reloads_by_guild_and_time ON reloads (guild_id, reloaded_at);
-    """),
-    Migration(5, "server collections", """
-        CREATE TABLE collection_documents (
-            guild_id BIGINT NOT NULL,
-            document_id TEXT NOT NULL,
-            filename TEXT NOT NULL,
-            text TEXT NOT NULL,
-            checksum TEXT NOT NULL,
-            size_bytes INTEGER NOT NULL,
-            added_at TIMESTAMPTZ NOT NULL,
-            added_by TEXT,
-            PRIMARY KEY (guild_id, document_id)
-        );
-        CREATE TABLE collection_versions (
-            guild_id BIGINT PRIMARY KEY,
-            version BIGINT NOT NULL
-        );
-        CREATE SEQUENCE collection_changes;
-    """),
-)
+def in_dialect(types: dict[str, str]) -> tuple[Migration, ...]:
+    return tuple(Migration(step.version, step.name, Template(step.sql).substitute(types)) for step in STEPS)
+
+
+MIGRATIONS = in_dialect(SQLITE_TYPES)
+POSTGRES_MIGRATIONS = in_dialect(POSTGRES_TYPES)
+LATEST = STEPS[-1].version
+
+
+def refuse_newer(version: int, known: int, where: str, what: str = "the database") -> None:
+    """StoreError for a database a newer bot has upgraded: this one would not know its tables."""
+    if version > known:
+        raise StoreError(where, f"the database has schema version {version} but this bot knows only {known}: "
+                                f"run a newer bot ({what} was left untouched)")
+
+
+def refuse_older(version: int, where: str) -> None:
+    """StoreError for a read-only opening of a database this bot would have to upgrade first."""
+    if version != LATEST:
+        raise StoreError(where, f"the database has schema version {version}, this bot {LATEST}: "
+                                "run the bot once to upgrade it")

@@ -197,7 +197,7 @@ async def test_two_reloads_at_once_run_one_after_the_other(world, knowledge_dir)
     assert most == 1  # never two rebuilds at the same time
     assert (waited_first, waited_second) == (False, True)
     assert first.documents_added == ("solar",) and second.documents_added == ()  # the second saw the first's work
-    assert bot.last_reload.by == "lee"
+    assert bot.last_reload.by_name == "lee"
 
 
 async def test_kb_status_shows_the_knowledge_base_and_the_last_reload(world, knowledge_dir):
