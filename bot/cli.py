@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import io
 import json
 import os
@@ -17,8 +18,9 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot.answers import DEFAULT_EXCERPTS, MAX_EXCERPTS, Answer
+from bot.answers import DEFAULT_EXCERPTS, MAX_EXCERPTS
 from bot.benchmark import bench_knowledge, bench_synthetic, synthetic_passages, write_knowledge
+from bot.chat import run_chat
 from bot.engine import Engine
 from bot.evaluation import (
     EVAL_HELP,
@@ -34,9 +36,9 @@ from bot.evaluation import (
     skip_reason,
 )
 from bot.knowledge.loader import load_knowledge_dir
-from bot.knowledge.models import KnowledgeError
+from bot.knowledge.models import KnowledgeBase, KnowledgeError
 from bot.knowledge.sources import fetch_document, read_file_document, refresh_directory, write_atomically
-from bot.recommendations import Recommendations
+from bot.recommendations import names_document
 from bot.render import terminal
 from bot.search.semantic import semantic_installed
 from bot.settings import Settings, SettingsError
@@ -47,76 +49,93 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
 
 
-def _color(args: argparse.Namespace) -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not getattr(args, "json", False)
-
-
-def _knowledge_dir(args: argparse.Namespace) -> Path:
-    return Path(args.knowledge) if args.knowledge else Settings.from_env().knowledge_dir
+def _color(args: argparse.Namespace, settings: Settings) -> bool:
+    return sys.stdout.isatty() and not settings.no_color and not getattr(args, "json", False)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
-    if args.knowledge:
-        settings = Settings.from_env(knowledge_dir=Path(args.knowledge))
+    """Settings from the environment, with --knowledge if given; a knowledge "directory" that is a file is bad input."""
+    knowledge = getattr(args, "knowledge", None)
+    settings = Settings.from_env(knowledge_dir=Path(knowledge)) if knowledge else Settings.from_env()
+    if settings.knowledge_dir.is_file():
+        raise CliError(f"{settings.knowledge_dir} is a file, but the knowledge base is a directory of documents "
+                       f"(to add this file to one: python -m bot add {settings.knowledge_dir})")
     return settings
 
 
-def _engine(args: argparse.Namespace, *, background: bool = False) -> Engine:
-    """The engine as settings describe it; a semantic model that fails to load is one warning line."""
-    engine = Engine.from_settings(_settings(args), background=background)
+def _warn_skipped(kb: KnowledgeBase) -> None:
+    """Each file the loader could not use, with its path and why: the answers leave it out."""
+    for problem in kb.problems:
+        print(f"warning: skipped {problem}", file=sys.stderr)
+
+
+def _engine(settings: Settings, *, background: bool = False) -> Engine:
+    """The engine as settings describe it; a model that fails to load and each skipped file are one warning line."""
+    engine = Engine.from_settings(settings, background=background)
     if engine.semantic.error:
         print(f"warning: {engine.semantic.error}; answering with lexical search", file=sys.stderr)
+    _warn_skipped(engine.knowledge)
     return engine
 
 
-def _positive(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+def _whole_number(value: str, low: int, high: int | None = None) -> int:
+    """A number argument, or a message in plain words (argparse prints it after the option's name)."""
+    expected = f"a whole number from {low} to {high}" if high is not None else f"a whole number, at least {low}"
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {expected}, not {value!r}") from None
+    if n < low or (high is not None and n > high):
+        raise argparse.ArgumentTypeError(f"must be {expected}, not {n}")
     return n
+
+
+def _positive(value: str) -> int:
+    return _whole_number(value, 1)
 
 
 def _excerpts(value: str) -> int:
-    n = int(value)
-    if not 1 <= n <= MAX_EXCERPTS:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_EXCERPTS}")
-    return n
+    return _whole_number(value, 1, MAX_EXCERPTS)
 
 
-def recommendations_json(recs: Recommendations) -> dict:
-    def cite(doc, passage) -> dict:
-        return {"document": doc.id, "title": doc.title, "paragraph": passage.paragraph, "item": passage.item,
-                "location": passage.location, "url": doc.url}
-
-    return {
-        "lists": [{"intro": r.intro, "document": r.document.id,
-                   "items": [{"number": i.item, "text": i.text, "citation": cite(r.document, i)} for i in r.items]}
-                  for r in recs.lists],
-        "sentences": [{"text": s.text, "citation": cite(s.document, s.passage)} for s in recs.sentences],
-    }
+def _more_hint(limit: int) -> str:
+    """How `ask`, which cannot be typed into, shows more excerpts."""
+    if limit < MAX_EXCERPTS:
+        return f"ask again with -n {min(MAX_EXCERPTS, limit * 2)} (up to {MAX_EXCERPTS}), or page with `chat`"
+    return "page through them with `python -m bot chat` and 'more'"
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    if any(not q.strip() for q in args.questions):
+        raise CliError("a question is empty: put the question in quotes, e.g. python -m bot ask \"What did Russia "
+                       "do in Syria?\"")
+    settings = _settings(args)
+    engine = _engine(settings)
     for n, question in enumerate(args.questions):
         answer = engine.ask(question, limit=args.excerpts)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False))
         else:
-            print(("\n" if n else "") + terminal.render_answer(answer, color=_color(args)))
+            print(("\n" if n else "") + terminal.render_answer(answer, color=_color(args, settings),
+                                                               width=terminal.terminal_width(),
+                                                               more=_more_hint(args.excerpts)))
     return 0
 
 
 def cmd_recommendations(args: argparse.Namespace) -> int:
-    recs = _engine(args).recommendations(topic=args.topic, document=args.document)
-    print(json.dumps(recommendations_json(recs), ensure_ascii=False) if args.json
-          else terminal.render_recommendations(recs))
+    engine = _engine(_settings(args))
+    if args.document and not any(names_document(d, args.document) for d in engine.knowledge.documents):
+        choices = "\n".join(f"  {d.id}: {d.title}" for d in engine.knowledge.documents)
+        raise CliError(f"no document {args.document!r} in {engine.knowledge.directory}; give an id or (part of) "
+                       f"a title of one of these:\n{choices}")
+    recs = engine.recommendations(topic=args.topic, document=args.document)
+    print(json.dumps(terminal.recommendations_json(recs), ensure_ascii=False) if args.json
+          else terminal.render_recommendations(recs, width=terminal.terminal_width()))
     return 0
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    print(terminal.render_sources(_engine(args).knowledge))
+    print(terminal.render_sources(_engine(_settings(args)).knowledge))
     return 0
 
 
@@ -170,7 +189,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     write_atomically(target, new.data)
     doc = new.document
     print(f"{verb} {target}: “{doc.title}” ({doc.format if not _is_url(args.source) else 'web page'}, "
-          f"{len(doc.body)} passages, {len(doc.sections)} sections), document {doc.id}.")
+          f"{terminal.count_passages(doc)}, {len(doc.sections)} sections), document {doc.id}.")
     return 0
 
 
@@ -188,7 +207,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     try:
         args = eval_arguments(args)
-        sets = eval_sets(args.sets, args.knowledge, Settings.from_env().knowledge_dir)
+        settings = Settings.from_env()
+        sets = eval_sets(args.sets, args.knowledge, settings.knowledge_dir)
     except OSError as exc:
         raise CliError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -213,7 +233,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             if sys.stderr.isatty():
                 print(f"scoring {eval_set.name} ({eval_set.knowledge}) ...", file=sys.stderr)
             try:
-                engine = Engine.from_settings(Settings.from_env(knowledge_dir=eval_set.knowledge))
+                engine = Engine.from_settings(dataclasses.replace(settings, knowledge_dir=eval_set.knowledge))
             except KnowledgeError as exc:
                 reason = str(exc)
         if reason is not None:
@@ -246,14 +266,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-CHAT_HELP = """Type a question, or:
-  more                 more excerpts for the last question
-  full N               the whole paragraph of excerpt N
-  recommendations [T]  the recommendations (about topic T)
-  sources              the documents in the knowledge base
-  help, quit"""
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.discord_app.runner import run_bot  # discord.py is loaded only for the Discord bot
 
@@ -275,34 +287,6 @@ def _scope(value: str) -> Scope:
     return int(value)
 
 
-def _scope_text(scope: Scope) -> str:
-    if scope is EVERYWHERE:
-        return "all servers and direct messages"
-    return "direct messages" if scope is None else f"server {scope}"
-
-
-def render_stats(stats: Stats) -> str:
-    """The terminal's /kb stats."""
-    period = f"Last {stats.days:g} day(s), {_scope_text(stats.scope)}"
-    if not stats.questions:
-        return f"{period}: no questions."
-    lines = [f"{period}: {stats.questions} question(s), {stats.answered} answered ({stats.answer_rate:.0%})."]
-    if stats.topics:
-        lines.append("Busiest topics: " + ", ".join(f"{c.label} ({c.count})" for c in stats.topics))
-    if stats.documents:
-        lines.append("Most cited documents: " + ", ".join(f"{c.label} ({c.count})" for c in stats.documents))
-    if stats.unanswered:
-        lines.append("Unanswered questions (most asked first):")
-        lines += [f"  {u.count:>3}x  {u.text}  (last {u.last_asked:%Y-%m-%d %H:%M} UTC)" for u in stats.unanswered]
-    votes = stats.votes_up + stats.votes_down
-    lines.append(f"Feedback: {stats.votes_up} up, {stats.votes_down} down ({stats.approval:.0%} up)." if votes
-                 else "Feedback: no votes.")
-    if stats.voted_down:
-        lines.append("Excerpts most often voted down:")
-        lines += [f"  {p.down:>3} down {p.up:>3} up  {p.passage_id}" for p in stats.voted_down]
-    return "\n".join(lines)
-
-
 def cmd_stats(args: argparse.Namespace) -> int:
     async def read() -> Stats:
         store = await open_store(Settings.from_env(), read_only=True)
@@ -312,7 +296,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             await store.close()
 
     stats = asyncio.run(read())
-    print(json.dumps(stats.to_json(), ensure_ascii=False) if args.json else render_stats(stats))
+    print(json.dumps(stats.to_json(), ensure_ascii=False) if args.json else terminal.render_stats(stats))
     return 0
 
 
@@ -350,15 +334,6 @@ def _server_id(value: str) -> int:
     return int(value)
 
 
-def render_forgotten(forgotten: ForgottenGuild) -> str:
-    counts = {"document(s) of its collection": forgotten.documents, "question(s)": forgotten.questions,
-              "vote(s)": forgotten.votes, "reload record(s)": forgotten.reloads, "settings": forgotten.settings}
-    if not any(counts.values()):
-        return f"Server {forgotten.guild_id}: nothing was kept about it, nothing deleted."
-    return f"Forgot server {forgotten.guild_id}: deleted " + ", ".join(
-        f"{count} {what}" if what != "settings" else "its settings" for what, count in counts.items() if count) + "."
-
-
 def cmd_forget_server(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
 
@@ -368,20 +343,20 @@ def cmd_forget_server(args: argparse.Namespace) -> int:
         check = await open_store(settings, read_only=True)
         await check.close()
         # Forgetting hashes no user id: a placeholder salt, so no salt file is read or made.
-        store = await open_store(Settings.from_env(hash_salt="forget-server"))
+        store = await open_store(dataclasses.replace(settings, hash_salt="forget-server"))
         try:
             return await store.forget_guild(args.server)
         finally:
             await store.close()
 
-    print(render_forgotten(asyncio.run(forget())))
+    print(terminal.render_forgotten(asyncio.run(forget())))
     return 0
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Compute the embeddings of the knowledge base now (the bot then starts hybrid at once)."""
     settings = _settings(args)
-    engine = _engine(args)
+    engine = _engine(settings)
     if engine.state.semantic is None:
         raise CliError(f"the semantic stage is off: {_planned_mode(settings)}")
     dense = engine.state.semantic
@@ -392,43 +367,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    engine = _engine(args, background=True)  # answers at once; hybrid as soon as the embeddings are ready
-    color = _color(args)
-    kb = engine.knowledge
-    print(f"Knowledge base: {len(kb.documents)} document(s), {len(kb.passages)} passages; ranking: {engine.mode}. "
-          "Ask a question ('help' for commands, 'quit' to leave).")
-    last: Answer | None = None
-    while True:
-        try:
-            line = input("you> ").strip()
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        word, _, rest = line.partition(" ")
-        command = word.lower().lstrip("/")
-        if not line:
-            continue
-        if command in ("quit", "exit", "q"):
-            return 0
-        if command == "help":
-            print(CHAT_HELP)
-        elif command == "sources":
-            print(terminal.render_sources(engine.knowledge))
-        elif command == "recommendations":
-            print(terminal.render_recommendations(engine.recommendations(topic=rest or None)))
-        elif command == "more" and not rest:
-            if last is None or not last.has_more:
-                print("No more excerpts.")
-            else:
-                last = engine.ask(last.question, limit=args.excerpts, offset=last.offset + len(last.excerpts))
-                print(terminal.render_answer(last, color=color))
-        elif command == "full" and rest.strip().isdigit():
-            numbers = {e.citation.number: e for e in last.excerpts} if last else {}
-            excerpt = numbers.get(int(rest))
-            print(f"{excerpt.passage.text}\n    {excerpt.citation.text}" if excerpt else "No such excerpt.")
-        else:
-            last = engine.ask(line, limit=args.excerpts)
-            print(terminal.render_answer(last, color=color))
+    settings = _settings(args)
+    engine = _engine(settings, background=True)  # answers at once; hybrid once the embeddings are ready
+    return run_chat(engine, settings, limit=args.excerpts, color=_color(args, settings), record=not args.no_record)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -446,8 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"excerpts per answer (1-{MAX_EXCERPTS}, default {DEFAULT_EXCERPTS})")
     ask.set_defaults(func=cmd_ask)
 
-    chat = sub.add_parser("chat", parents=[common], help="an interactive prompt that behaves like the bot")
-    chat.add_argument("-n", "--excerpts", type=_excerpts, default=DEFAULT_EXCERPTS)
+    chat = sub.add_parser("chat", parents=[common], help=(
+        "an interactive prompt that behaves like the bot; its questions are logged for stats and export"))
+    chat.add_argument("-n", "--excerpts", type=_excerpts, default=DEFAULT_EXCERPTS,
+                      help=f"excerpts per answer (1-{MAX_EXCERPTS}, default {DEFAULT_EXCERPTS})")
+    chat.add_argument("--no-record", action="store_true", help="do not log the questions in the bot's store")
     chat.set_defaults(func=cmd_chat)
 
     add = sub.add_parser("add", parents=[common], help=(
@@ -530,7 +474,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (KnowledgeError, StoreError) as exc:
+    except KnowledgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        for problem in exc.problems:  # why each file was left out, not only how many
+            print(f"  skipped {problem}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except (CliError, SettingsError) as exc:
