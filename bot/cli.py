@@ -358,6 +358,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     engine = _engine(settings)
     if engine.state.semantic is None:
+        if engine.semantic.error:  # the warning has said why
+            raise CliError("the semantic stage cannot run: nothing to index")
         raise CliError(f"the semantic stage is off: {_planned_mode(settings)}")
     dense = engine.state.semantic
     print(f"Semantic index ready: {len(dense.passages):,} passages, {len(dense.sentences):,} sentences "
