@@ -362,7 +362,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise CliError("the semantic stage cannot run: nothing to index")
         raise CliError(f"the semantic stage is off: {_planned_mode(settings)}")
     dense = engine.state.semantic
-    print(f"Semantic index ready: {len(dense.passages):,} passages, {len(dense.sentences):,} sentences "
+    print(f"Semantic index ready: {len(dense.passages):,} searched passages, {len(dense.sentences):,} sentences "
           f"({dense.encoded:,} texts encoded now, the rest from {settings.embedding_cache or 'no cache'}); "
           f"model {dense.model}.")
     return 0

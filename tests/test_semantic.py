@@ -323,7 +323,7 @@ def test_index_precomputes_the_embeddings_so_the_next_start_is_warm(city, monkey
         return
     assert main(["index", "--knowledge", str(city)]) == 0
     first = capsys.readouterr().out
-    assert first.startswith("Semantic index ready: 4 passages") and "model bge-small-en-v1.5" in first
+    assert first.startswith("Semantic index ready: 4 searched passages") and "model bge-small-en-v1.5" in first
     assert main(["index", "--knowledge", str(city)]) == 0
     assert "(0 texts encoded now" in capsys.readouterr().out  # all from the cache
     monkeypatch.setenv("SEMANTIC", "off")

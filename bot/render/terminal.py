@@ -30,7 +30,7 @@ def highlight(excerpt: Excerpt, color: bool) -> str:
 
 def terminal_width() -> int:
     """WIDTH, or less in a narrower terminal (which would otherwise split words itself)."""
-    return max(20, min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns - 1))
+    return max(20, min(WIDTH, shutil.get_terminal_size((WIDTH + 1, 24)).columns - 1))
 
 
 def visible_length(text: str) -> int:
