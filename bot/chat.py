@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.answers import Answer, Excerpt
 from bot.engine import Engine
 from bot.render import terminal
 from bot.settings import Settings
-from bot.store import Store, open_store
+from bot.store import Store, StoreError, open_store
 
 HISTORY_FILE = "chat_history"
 HISTORY_LENGTH = 1000
+T = TypeVar("T")
 TERMINAL_USER = 0  # the user id chat's questions are logged under (hashed like every user id)
 
 HELP = """Type a question, or:
@@ -54,25 +58,39 @@ def line_history(state_dir: Path) -> Iterator[None]:
 
 
 class QuestionLog:
-    """The store, kept open on one event loop for the whole session; questions are queued, saved at the end."""
+    """The store, open on an event loop of its own in a thread: a question is queued at once and written
+    while the user reads the answer (so `stats` in another terminal sees it), never making chat wait."""
 
     def __init__(self, settings: Settings):
-        self.runner = asyncio.Runner()
-        self.store: Store | None = self.runner.run(open_store(settings))
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="chat-question-log", daemon=True)
+        self.thread.start()
+        try:
+            self.store: Store = self._run(open_store(settings))
+        except BaseException:
+            self._stop()
+            raise
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def record(self, answer: Answer, latency_ms: float) -> None:
-        async def queue() -> None:
-            self.store.record_question(question=answer.question, answered=answer.answered,
-                                       passage_ids=[e.passage.id for e in answer.excerpts], latency_ms=latency_ms,
-                                       guild_id=None, channel_id=None, user_id=TERMINAL_USER)
-
-        self.runner.run(queue())
+        self.loop.call_soon_threadsafe(functools.partial(
+            self.store.record_question, question=answer.question, answered=answer.answered,
+            passage_ids=[e.passage.id for e in answer.excerpts], latency_ms=latency_ms, guild_id=None,
+            channel_id=None, user_id=TERMINAL_USER))
 
     def close(self) -> None:
+        """Write what is still queued (the store waits a bounded time and says what it could not save)."""
         try:
-            self.runner.run(self.store.close())
+            self._run(self.store.close())
         finally:
-            self.runner.close()
+            self._stop()
+
+    def _stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
 
 
 class Chat:
@@ -141,7 +159,12 @@ class Chat:
 
 def run_chat(engine: Engine, settings: Settings, *, limit: int, color: bool, record: bool) -> int:
     """The prompt loop, until quit, end of input or Ctrl-C."""
-    log = QuestionLog(settings) if record else None
+    log = None
+    if record:
+        try:
+            log = QuestionLog(settings)
+        except StoreError as exc:  # a damaged or unreachable database: chat still answers
+            print(f"warning: questions are not logged: {exc}", file=sys.stderr)
     try:
         kb = engine.knowledge
         print(f"Knowledge base: {len(kb.documents)} document(s), {len(kb.passages)} passages; ranking: {engine.mode}."

@@ -170,3 +170,17 @@ def test_recommendations_of_an_unknown_document_list_the_documents(run):
         "error: no document 'nope' in knowledge; give an id or (part of) a title of one of these:",
         "  why-talking-to-putin-wont-work: Why Talking to Putin Won’t Work"]
     assert "Russia" in run("recommendations", "--document", "talking to putin").stdout
+
+
+def test_the_readmes_example_is_what_ask_prints(tmp_path):
+    """The README shows the default install's output (semantic); lexically, the first two excerpts are the same."""
+    readme = (BUNDLED.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("What the first command prints:\n\n```\n", 1)[1].split("\n```", 1)[0]
+    result = command(tmp_path / "state", "ask", "What did Russia do in Syria?", SEMANTIC="auto",
+                     EMBEDDING_CACHE=str(tmp_path / "embeddings.sqlite3"))
+    assert result.returncode == 0, result.stderr
+    if result.stderr:  # the model could not load here: lexical answers, said in one line
+        assert result.stderr.startswith("warning: ") and result.stderr.count("\n") == 1
+        assert result.stdout.split("[3] ")[0] == shown.split("[3] ")[0]
+    else:
+        assert result.stdout.rstrip("\n") == shown

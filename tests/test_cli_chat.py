@@ -151,3 +151,13 @@ def test_wrapping_fits_the_terminal_without_counting_colours_or_splitting_words(
     session.type("quit\r")
     assert session.close() == 0
 
+
+
+def test_a_damaged_database_is_one_warning_and_chat_still_answers(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "bot.sqlite3").write_bytes(b"not a database, " * 100)
+    chat = command(state, "chat", stdin=f"{SYRIA}\nquit\n")
+    assert chat.returncode == 0 and "intervened militarily" in " ".join(chat.stdout.split())
+    assert chat.stderr.startswith("warning: questions are not logged: ") and chat.stderr.count("\n") == 1
+    assert (state / "bot.sqlite3").read_bytes() == b"not a database, " * 100  # never written to
