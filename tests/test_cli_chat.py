@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import HISTORY_FILE
+from bot.cli.chat import HISTORY_FILE
 from bot.engine import Engine
 from bot.render.terminal import highlight
 from tests.conftest import BUNDLED

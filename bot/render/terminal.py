@@ -188,7 +188,7 @@ def recommendations_json(recs: Recommendations) -> dict:
 def _scope_text(scope: Scope) -> str:
     if scope is EVERYWHERE:
         return "all servers and direct messages"
-    return "direct messages (and chat)" if scope is None else f"server {scope}"
+    return "direct messages" if scope is None else f"server {scope}"
 
 
 def render_stats(stats: Stats) -> str:
