@@ -132,9 +132,10 @@ def test_a_bad_number_of_excerpts_is_said_in_plain_words(run, value, said):
     assert "_excerpts" not in result.stderr
 
 
-def test_sources_check_and_chat_count_the_same_passages(run):
+def test_sources_check_chat_and_bench_count_the_same_passages(run):
     sources, check = run("sources"), run("check")
     chat = run("chat", "--no-record", stdin="quit\n")
+    assert json.loads(run("bench", "--json").stdout)["passages"] == 23
     counted = "23 passages (17 searched, 6 document details)"
     assert f"id why-talking-to-putin-wont-work, {counted}," in sources.stdout
     assert f"id why-talking-to-putin-wont-work: {counted}, 0 sections" in check.stdout
