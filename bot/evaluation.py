@@ -413,7 +413,7 @@ def render_reports(reports: Sequence[SetReport]) -> str:
             lines.append(f"== {s.name}: skipped: {report.skipped}")
             continue
         any_result = next(iter(report.results.values()))
-        lines.append(f"== {s.name}: {s.questions} on {s.knowledge} ({report.passages:,} passages)")
+        lines.append(f"== {s.name}: {s.questions} on {s.knowledge} ({report.passages:,} searched passages)")
         lines.append(f"{report.questions} questions ({any_result.answerable} answerable, "
                      f"{any_result.unanswerable} unanswerable)")
         main = report.main_mode

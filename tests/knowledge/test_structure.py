@@ -121,7 +121,7 @@ def test_check_shows_each_document_s_format_title_sections_and_dropped_markup(tm
     report = render_check(kb)
     assert "howto.md  [Markdown]" in report
     assert "title: Logging HOWTO" in report
-    assert "id howto: 5 passages, 2 sections, 1 code blocks" in report
+    assert "id howto: 8 passages (5 searched, 1 code block, 2 document details), 2 sections" in report
     assert "sections: When to use logging; Handlers and formatters" in report
     assert "dropped as markup: comment ×1" in report
     assert f"problem: {tmp_path / 'old.doc'}: an old Word .doc file" in report
