@@ -227,6 +227,23 @@ async def test_a_collection_survives_a_restart(world, elsewhere):
     assert not found(await ask(world, SOLAR_QUESTION))
 
 
+async def test_a_collection_is_served_after_a_restart_with_no_poll(world, elsewhere, monkeypatch):
+    """The embedded store and no poll: only start-up itself can load the collection. A restart announces
+    the servers before the bot is ready and, with guild_ready_timeout 0 (as SimCord sets it), sends no
+    guild_available for them: the bot loads every server's collection once it is ready."""
+    await add(elsewhere, "solar.md", SOLAR)
+    monkeypatch.delenv("COLLECTION_POLL_SECONDS")
+
+    await world.env.restart_bot(create_bot())
+
+    bot = world.env.bot
+    assert bot.settings.collection_poll_seconds is None and bot.settings.database_url is None
+    assert not bot.collections.poll.is_running()
+    assert elsewhere.guild.id in bot.library.servers()
+    assert found(await ask(elsewhere, SOLAR_QUESTION))
+    assert not found(await ask(world, SOLAR_QUESTION))
+
+
 async def test_a_change_made_by_another_process_is_picked_up_by_the_poll(world, elsewhere):
     """Another process (here: the store written directly) changes the collection; the poll rebuilds it."""
     env = world.env
