@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from discord import app_commands
 
 from bot.knowledge.models import Document
-from bot.render.embeds import CHOICE_LIMIT, trim
+from bot.render.discord_text import CHOICE_LIMIT, trim
 
 
 def document_choices(documents: Sequence[Document], typed: str) -> list[app_commands.Choice[str]]:

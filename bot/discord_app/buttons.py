@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from typing import TYPE_CHECKING, cast
@@ -17,19 +18,19 @@ from typing import TYPE_CHECKING, cast
 import discord
 
 from bot.answers import Answer
-from bot.render.embeds import keeps_question, paragraph_embed, question_from_title
+from bot.discord_app.interactions import guard, reply, respond_in_time
+from bot.discord_app.passage_refs import passage_ref
+from bot.render.answer_embeds import answer_embed, paragraph_embed
+from bot.render.titles import keeps_question, question_from_title
 from bot.store import DOWN, UP
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
+    from bot.knowledge.models import Document, Passage
 
 
 def question_digest(question: str) -> str:
     return hashlib.sha256(question.encode()).hexdigest()[:10]
-
-
-def passage_ref(passage_id: str) -> str:
-    return hashlib.sha256(passage_id.encode()).hexdigest()[:12]
 
 
 class MoreExcerptsButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -48,7 +49,7 @@ class MoreExcerptsButton(discord.ui.DynamicItem[discord.ui.Button],
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("KnowledgeBot", interaction.client)
-        async with bot.guard(interaction, "More excerpts"):
+        async with guard(interaction, "More excerpts"):
             embeds = interaction.message.embeds if interaction.message else []
             question = question_from_title(embeds[0].title if embeds else None)
             if question_digest(question) != self.digest:
@@ -57,8 +58,8 @@ class MoreExcerptsButton(discord.ui.DynamicItem[discord.ui.Button],
                     ephemeral=True)
                 return
             asking = bot.ask(question, self.limit, self.offset, guild_id=interaction.guild_id)
-            answer = await bot.respond_in_time(interaction, asking, ephemeral=True)
-            await bot.reply_answer(interaction, answer, self.limit, ephemeral=True)
+            answer = await respond_in_time(interaction, asking, ephemeral=True)
+            await reply_answer(interaction, answer, self.limit, ephemeral=True)
 
 
 class FullParagraphButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -77,8 +78,8 @@ class FullParagraphButton(discord.ui.DynamicItem[discord.ui.Button],
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("KnowledgeBot", interaction.client)
-        async with bot.guard(interaction, "Full paragraph"):
-            found = await bot.find_passage(self.ref, interaction.guild_id)
+        async with guard(interaction, "Full paragraph"):
+            found = await self.find_passage(bot, interaction.guild_id)
             if found is None:
                 await interaction.response.send_message(
                     "That passage is not available here: it is not in the knowledge base this "
@@ -88,6 +89,12 @@ class FullParagraphButton(discord.ui.DynamicItem[discord.ui.Button],
             document, passage = found
             await interaction.response.send_message(embed=paragraph_embed(document, passage, self.number),
                                                     ephemeral=True)
+
+    async def find_passage(self, bot: KnowledgeBot, guild_id: int | None) -> tuple[Document, Passage] | None:
+        """The passage this button refers to, in what the server ``guild_id`` is answered from."""
+        library = bot.library
+        key = guild_id if library is not None and guild_id in library.servers() else None
+        return await asyncio.to_thread(bot.passage_refs.find, bot.engine_for(guild_id), self.ref, key)
 
 
 VOTES = {"up": UP, "down": DOWN}
@@ -111,15 +118,15 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
         return cls(match["question"], VOTES[match["vote"]])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot = cast("KnowledgeBot", interaction.client)
-        async with bot.guard(interaction, "Feedback"):
-            if await bot.respond_in_time(interaction, bot.asked_elsewhere(self.question_id, interaction.guild_id),
-                                         ephemeral=True):
-                await bot.reply(interaction, ephemeral=True, content=(
+        votes = cast("KnowledgeBot", interaction.client).votes
+        async with guard(interaction, "Feedback"):
+            if await respond_in_time(interaction, votes.asked_elsewhere(self.question_id, interaction.guild_id),
+                                     ephemeral=True):
+                await reply(interaction, ephemeral=True, content=(
                     "That answer is not available here: it was given elsewhere, so a vote on it is not counted."))
                 return
-            previous = await bot.respond_in_time(
-                interaction, bot.record_vote(self.question_id, interaction.user.id, self.vote), ephemeral=True)
+            previous = await respond_in_time(
+                interaction, votes.record(self.question_id, interaction.user.id, self.vote), ephemeral=True)
             thumb = THUMBS[self.vote]
             if previous == self.vote:
                 text = f"Your {thumb} is already noted: one vote per person per answer."
@@ -127,10 +134,11 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
                 text = f"Thanks — your vote is changed to {thumb}."
             else:
                 text = f"Thanks — your {thumb} is noted."
-            await bot.reply(interaction, ephemeral=True, content=text)
+            await reply(interaction, ephemeral=True, content=text)
 
 
 BUTTONS_PER_ROW = 5
+DYNAMIC_ITEMS = (MoreExcerptsButton, FullParagraphButton, FeedbackButton)  # for bot.add_dynamic_items
 
 
 def answer_view(answer: Answer, limit: int, question_id: str | None = None) -> discord.ui.View | None:
@@ -150,3 +158,10 @@ def answer_view(answer: Answer, limit: int, question_id: str | None = None) -> d
         view.add_item(FeedbackButton(question_id, UP, row))
         view.add_item(FeedbackButton(question_id, DOWN, row))
     return view
+
+
+async def reply_answer(interaction: discord.Interaction, answer: Answer, limit: int, *, ephemeral: bool = False,
+                       question_id: str | None = None) -> None:
+    """The answer as an embed, with its buttons."""
+    await reply(interaction, ephemeral=ephemeral, embed=answer_embed(answer),
+                view=answer_view(answer, limit, question_id))

@@ -20,8 +20,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Self, TextIO, TypeVar
 
+import bot.store.queries as q
 from bot.reloads import ReloadRecord, ReloadReport
-from bot.store import queries as q
 from bot.store.base import (
     ExportFormat,
     ForgottenGuild,
@@ -44,6 +44,7 @@ from bot.store.export import write_export
 from bot.store.queries import Record, Session
 from bot.store.settings_cache import SETTINGS_TTL, GuildSettingsCache
 from bot.store.writer import MAX_PENDING, FaultLog, RetryWait, WriteQueue, backoff
+from bot.timeouts import within
 
 log = logging.getLogger("bot.store")
 R = TypeVar("R")
@@ -153,12 +154,7 @@ class SQLStore:
         The read itself is never cancelled (cancelling one mid-transaction would leave the connection
         in that transaction): it finishes in the background and its result is dropped.
         """
-        task = asyncio.ensure_future(read)
-        done, _ = await asyncio.wait({task}, timeout=seconds)
-        if not done:
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
-            raise TimeoutError("the store did not answer in time")
-        return task.result()
+        return await within(read, seconds)
 
     # Writes: queued, never awaited.
 

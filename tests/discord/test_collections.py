@@ -8,14 +8,9 @@ import pytest
 import simcord
 
 from bot import create_bot
-from bot.discord_app.buttons import (
-    FeedbackButton,
-    FullParagraphButton,
-    MoreExcerptsButton,
-    passage_ref,
-    question_digest,
-)
-from bot.render.embeds import question_title
+from bot.discord_app.buttons import FeedbackButton, FullParagraphButton, MoreExcerptsButton, question_digest
+from bot.discord_app.passage_refs import passage_ref
+from bot.render.titles import question_title
 from bot.store import UP
 from tests.discord.conftest import SYRIA, arrange_world, buttons, embed_text, flushed
 
@@ -228,6 +223,23 @@ async def test_a_collection_survives_a_restart(world, elsewhere):
     await world.env.restart_bot(create_bot())
 
     assert elsewhere.guild.id in world.env.bot.library.servers()
+    assert found(await ask(elsewhere, SOLAR_QUESTION))
+    assert not found(await ask(world, SOLAR_QUESTION))
+
+
+async def test_a_collection_is_served_after_a_restart_with_no_poll(world, elsewhere, monkeypatch):
+    """The embedded store and no poll: only start-up itself can load the collection. A restart announces
+    the servers before the bot is ready and, with guild_ready_timeout 0 (as SimCord sets it), sends no
+    guild_available for them: the bot loads every server's collection once it is ready."""
+    await add(elsewhere, "solar.md", SOLAR)
+    monkeypatch.delenv("COLLECTION_POLL_SECONDS")
+
+    await world.env.restart_bot(create_bot())
+
+    bot = world.env.bot
+    assert bot.settings.collection_poll_seconds is None and bot.settings.database_url is None
+    assert not bot.collections.poll.is_running()
+    assert elsewhere.guild.id in bot.library.servers()
     assert found(await ask(elsewhere, SOLAR_QUESTION))
     assert not found(await ask(world, SOLAR_QUESTION))
 

@@ -12,40 +12,46 @@ from bot.engine import Engine, ReloadReport
 from bot.excerpts import Span
 from bot.knowledge.models import Document, KnowledgeBase, Passage, Problem
 from bot.recommendations import RecommendationList, Recommendations, RecommendationSentence
-from bot.render.embeds import (
-    CHOICE_LIMIT,
-    DESCRIPTION_LIMIT,
-    EMBED_TOTAL_LIMIT,
-    EMBEDS_PER_MESSAGE,
-    FIELD_VALUE_LIMIT,
-    FIELDS_PER_EMBED,
-    TITLE_LIMIT,
-    answer_embed,
-    escape,
-    fit,
-    join_within,
-    keeps_question,
-    question_from_title,
-    question_title,
-    recommendations_embeds,
-    reload_embed,
-    sources_embeds,
-    trim,
-    unescape,
-)
+from bot.render.admin_embeds import reload_embed
+from bot.render.answer_embeds import answer_embed, recommendations_embeds, sources_embeds
+from bot.render.discord_text import escape, fit, join_within, trim, unescape
+from bot.render.titles import keeps_question, question_from_title, question_title
 
 SENTENCES = "Russia intervened in Syria. It did so to prop up Assad. The strikes hit civilians and convoys."
 
 
+# Discord's numbers (https://discord.com/developers/docs/resources/message#embed-object-embed-limits), written
+# out here rather than imported: a wrong constant in the code must not pass its own check.
+EMBEDS_PER_MESSAGE = 10
+EMBED_TOTAL_LIMIT = 6000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELDS_PER_EMBED = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+AUTHOR_NAME_LIMIT = 256
+CHOICE_LIMIT = 100  # an autocomplete choice's name and value
+
+
+def embed_characters(embed) -> int:
+    """What Discord counts towards the 6,000 characters of a message: titles, descriptions, field names and
+    values, footer texts and author names."""
+    return (len(embed.title or "") + len(embed.description or "") + len(embed.footer.text or "")
+            + len(embed.author.name or "") + sum(len(f.name) + len(f.value) for f in embed.fields))
+
+
 def assert_within_limits(embeds) -> None:
     assert len(embeds) <= EMBEDS_PER_MESSAGE
-    assert sum(len(e) for e in embeds) <= EMBED_TOTAL_LIMIT
+    assert sum(embed_characters(e) for e in embeds) <= EMBED_TOTAL_LIMIT
     for embed in embeds:
         assert len(embed.title or "") <= TITLE_LIMIT
         assert len(embed.description or "") <= DESCRIPTION_LIMIT
+        assert len(embed.footer.text or "") <= FOOTER_LIMIT
+        assert len(embed.author.name or "") <= AUTHOR_NAME_LIMIT
         assert len(embed.fields) <= FIELDS_PER_EMBED
         for field in embed.fields:
-            assert 0 < len(field.name) <= 256 and 0 < len(field.value) <= FIELD_VALUE_LIMIT
+            assert 0 < len(field.name) <= FIELD_NAME_LIMIT and 0 < len(field.value) <= FIELD_VALUE_LIMIT
 
 
 def test_short_text_is_left_alone():

@@ -12,7 +12,7 @@ import simcord
 from simcord import SetupError
 
 from bot import create_bot
-from bot.discord_app.cogs.admin import REMOVE_TIMEOUT
+from bot.discord_app.admin.files import REMOVE_TIMEOUT
 from bot.knowledge.loader import load_knowledge_dir
 from bot.store import EVERYWHERE
 from tests.discord.conftest import buttons, flushed

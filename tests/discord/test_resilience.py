@@ -8,7 +8,7 @@ import logging
 import discord
 import pytest
 
-from bot.discord_app.bot import APOLOGY
+from bot.discord_app.interactions import APOLOGY
 from tests.discord.conftest import SYRIA
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import simcord
 
-from bot.render.embeds import stats_embed
+from bot.render.admin_embeds import stats_embed
 from bot.store import Count, PassageVotes, Stats, UnansweredQuestion
 from tests.discord.conftest import SYRIA, arrange_world, embed_text
 

@@ -12,11 +12,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import MAX_EXCERPTS
-from bot.discord_app.bot import APOLOGY
-from bot.discord_app.buttons import answer_view
+from bot.answers import MAX_EXCERPTS, Answer
+from bot.discord_app.buttons import DYNAMIC_ITEMS, answer_view, reply_answer
 from bot.discord_app.cooldown import QuestionCooldown
-from bot.render.embeds import answer_embed
+from bot.discord_app.interactions import APOLOGY, guard, reply, respond_in_time
+from bot.render.answer_embeds import answer_embed
 from bot.store import GuildSettings
 
 if TYPE_CHECKING:
@@ -52,7 +52,8 @@ class Ask(commands.Cog):
 
     def wait_time(self, guild_id: int | None, user_id: int, server: GuildSettings | None) -> float:
         """The cooldown in the server the question is asked in (its own, or COOLDOWN_SECONDS)."""
-        return self.cooldown.wait_time((guild_id, user_id), discord.utils.utcnow(), self.bot.cooldown_seconds(server))
+        seconds = self.bot.server_settings.cooldown_seconds(server)
+        return self.cooldown.wait_time((guild_id, user_id), discord.utils.utcnow(), seconds)
 
     @app_commands.command(name="ask", description="Ask the knowledge base; the answer quotes and cites the articles")
     @app_commands.describe(question="Your question, e.g. What did Russia do in Syria?",
@@ -61,24 +62,24 @@ class Ask(commands.Cog):
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, None, 6000],
                   excerpts: app_commands.Range[int, 1, MAX_EXCERPTS] | None = None,
                   private: bool | None = None) -> None:
-        async with self.bot.guard(interaction, "/ask"):
+        async with guard(interaction, "/ask"):
             started = time.perf_counter()
             server = await self.server_settings(interaction, private)
             wait = self.wait_time(interaction.guild_id, interaction.user.id, server)
             if wait:
-                await self.bot.reply(interaction, ephemeral=True,
-                                     content=self.cooldown.message(wait, self.bot.cooldown_seconds(server)))
+                await reply(interaction, ephemeral=True,
+                            content=self.cooldown.message(wait, self.bot.server_settings.cooldown_seconds(server)))
                 return
             if private is None:
                 private = server is not None and not server.public_answers
             limit = excerpts or self.bot.settings.excerpts
             text = canonical_question(question)
             asking = self.bot.ask(text, limit, guild_id=interaction.guild_id)
-            answer = await self.bot.respond_in_time(interaction, asking, ephemeral=private)
-            question_id = self.bot.record_question(
+            answer = await respond_in_time(interaction, asking, ephemeral=private)
+            question_id = self.record_question(
                 question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id, user_id=interaction.user.id)
-            await self.bot.reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id)
+            await reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id)
 
     async def server_settings(self, interaction: discord.Interaction, private: bool | None) -> GuildSettings | None:
         """The server's settings for a /ask: from memory at once, or read in time for Discord's deadline.
@@ -87,10 +88,10 @@ class Ask(commands.Cog):
         (the server's choice is not known yet, and a private answer shown publicly could not be taken back).
         """
         guild_id = interaction.guild_id
-        if guild_id is None or self.bot.cached_server_settings(guild_id) is not None:
-            return await self.bot.server_settings(guild_id)  # no waiting: keeps the order questions came in
-        return await self.bot.respond_in_time(interaction, self.bot.server_settings(guild_id),
-                                              ephemeral=private is not False)
+        if guild_id is None or self.bot.server_settings.cached(guild_id) is not None:
+            return await self.bot.server_settings.get(guild_id)  # no waiting: keeps the order questions came in
+        return await respond_in_time(interaction, self.bot.server_settings.get(guild_id),
+                                     ephemeral=private is not False)
 
     def question_in(self, message: discord.Message, answer_channels: frozenset[int] = frozenset()) -> str | None:
         """The question a message asks the bot, or None when it is not for the bot.
@@ -114,25 +115,39 @@ class Ask(commands.Cog):
             return canonical_question(message.content)
         return None
 
+    def record_question(self, *, question: str, answer: Answer, latency_ms: float, guild_id: int | None,
+                        channel_id: int | None, user_id: int) -> str | None:
+        """Log a question (queued: returns at once); its id for the feedback buttons, None if not logged."""
+        store = self.bot.store
+        if store is None or not question:
+            return None
+        try:
+            return store.record_question(
+                question=question, answered=answer.answered, passage_ids=[e.passage.id for e in answer.excerpts],
+                latency_ms=latency_ms, guild_id=guild_id, channel_id=channel_id, user_id=user_id)
+        except Exception:
+            log.exception("Could not log a question (the answer is sent anyway)")
+            return None
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot:
             return
         started = time.perf_counter()
         guild_id = message.guild.id if message.guild else None
-        server = await self.bot.server_settings(guild_id)  # never raises: defaults when it cannot be read
-        question = self.question_in(message, self.bot.answer_channels(server))
+        server = await self.bot.server_settings.get(guild_id)  # never raises: defaults when it cannot be read
+        question = self.question_in(message, self.bot.server_settings.answer_channels(server))
         if question is None:
             return
         try:
             wait = self.wait_time(guild_id, message.author.id, server)
             if wait:
-                await message.reply(self.cooldown.message(wait, self.bot.cooldown_seconds(server)),
+                await message.reply(self.cooldown.message(wait, self.bot.server_settings.cooldown_seconds(server)),
                                     mention_author=False)
                 return
             limit = self.bot.settings.excerpts
             answer = await self.bot.ask(question, limit, guild_id=guild_id)
-            question_id = self.bot.record_question(
+            question_id = self.record_question(
                 question=question, answer=answer, latency_ms=elapsed_ms(started), guild_id=guild_id,
                 channel_id=message.channel.id, user_id=message.author.id)
             view = answer_view(answer, limit, question_id)
@@ -147,3 +162,4 @@ class Ask(commands.Cog):
 
 async def setup(bot: KnowledgeBot) -> None:
     await bot.add_cog(Ask(bot))
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)  # the buttons under answers, answered after a restart too

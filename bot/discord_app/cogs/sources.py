@@ -11,7 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.autocomplete import document_choices
-from bot.render.embeds import no_recommendations_embed, recommendations_embeds, sources_embeds
+from bot.discord_app.interactions import guard, reply, respond_in_time
+from bot.render.answer_embeds import no_recommendations_embed, recommendations_embeds, sources_embeds
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Library(commands.Cog):
+class Sources(commands.Cog):
     """The articles' recommendations and the documents they come from."""
 
     def __init__(self, bot: KnowledgeBot):
@@ -31,13 +32,12 @@ class Library(commands.Cog):
     async def recommendations(self, interaction: discord.Interaction,
                               topic: app_commands.Range[str, None, 200] | None = None,
                               document: app_commands.Range[str, None, 200] | None = None) -> None:
-        async with self.bot.guard(interaction, "/recommendations"):
+        async with guard(interaction, "/recommendations"):
             engine = self.bot.engine_for(interaction.guild_id)  # the shared base and this server's own
-            recs = await self.bot.respond_in_time(interaction,
-                                                  asyncio.to_thread(engine.recommendations, topic, document))
+            recs = await respond_in_time(interaction, asyncio.to_thread(engine.recommendations, topic, document))
             embeds = recommendations_embeds(recs) if recs else \
                 [no_recommendations_embed(topic, document, engine.knowledge.documents)]
-            await self.bot.reply(interaction, embeds=embeds)
+            await reply(interaction, embeds=embeds)
 
     @recommendations.autocomplete("document")
     async def document_autocomplete(self, interaction: discord.Interaction,
@@ -50,10 +50,10 @@ class Library(commands.Cog):
 
     @app_commands.command(name="sources", description="The documents in the knowledge base, with their details")
     async def sources(self, interaction: discord.Interaction) -> None:
-        async with self.bot.guard(interaction, "/sources"):
+        async with guard(interaction, "/sources"):
             knowledge = self.bot.engine_for(interaction.guild_id).knowledge
-            await self.bot.reply(interaction, embeds=sources_embeds(knowledge))
+            await reply(interaction, embeds=sources_embeds(knowledge))
 
 
 async def setup(bot: KnowledgeBot) -> None:
-    await bot.add_cog(Library(bot))
+    await bot.add_cog(Sources(bot))
