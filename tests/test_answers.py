@@ -118,3 +118,18 @@ def test_json_contract(engine):
     assert set(excerpt) >= {"quote", "passage", "citation", "document", "paragraph", "score"}
     assert excerpt["quote"] in excerpt["passage"]
     assert excerpt["document"] == "why-talking-to-putin-wont-work"
+
+
+def test_an_unknown_word_that_is_no_english_word_is_what_the_question_is_about(tmp_path):
+    """Lower case or not, "zorblix" names something the knowledge base never mentions: declined, while the same
+    question without it, or with an ordinary English word the base lacks, is answered."""
+    from bot.engine import Engine
+    from bot.search.semantic import lexical_only
+    from tests.conftest import write
+
+    write(tmp_path, "deploying.md", "# Deploying\n\nTo deploy the application, copy the build to the server "
+                                    "and restart the service.\n\nLogs are kept for a week.\n")
+    engine = Engine.from_directory(tmp_path, lexical_only())
+    assert engine.ask("how do i deploy the application to the server").answered
+    assert engine.ask("how do i deploy the application to the server quickly").answered
+    assert not engine.ask("how do i deploy the application to zorblix").answered

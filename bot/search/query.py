@@ -165,6 +165,9 @@ class QueryAnalyser:
             weight = FRAMING_WEIGHT if framing else (TYPO_WEIGHT if correction else 1.0)
             name = token.start > 0 and text[token.start].isupper() and not text[:token.start].rstrip().endswith(
                 (".", "?", "!")) and not text.isupper()
+            # A word that is no English word, not a typo of a known one and unknown here names something
+            # ("heroku", "wtfpl") as surely as a capital does: the question is about what the base never names.
+            name = name or not (known or correction or family or is_english(form))
             field_name = _FIELD_OF.get(form) if _FIELD_OF.get(form) and _standalone(form, question) else None
             words.append(QueryWord(form, terms, weight, known or bool(family), framing, correction, family, name,
                                    field_name))
