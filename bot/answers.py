@@ -115,7 +115,7 @@ class Answer:
     hint: str = ""
 
     def to_json(self) -> dict:
-        """The stable `--json` contract (see README)."""
+        """The stable `--json` contract (docs/commands-and-settings.md)."""
         return {
             "question": self.question,
             "answered": self.answered,

@@ -105,7 +105,7 @@ def run_bot(settings: Settings, mode: Literal["serve", "sync"] = "serve") -> int
     """Run until stopped (``serve``) or register the slash commands and exit (``sync``); returns the exit code."""
     if not settings.discord_token:
         print("error: DISCORD_TOKEN is not set: put the bot's token in .env or the environment "
-              "(README: Discord set-up)", file=sys.stderr)
+              "(README.md: Discord set-up)", file=sys.stderr)
         return BAD_SETTINGS
     configure_logging(settings)
     try:
