@@ -203,9 +203,15 @@ class SearchIndex:
         n = int(self._offsets[-1])
         self.avgdl = sum(s.live_length for s in segments) / n
         self.max_idf = lucene_idf(n, 0)
-        self.idf_map: Mapping[str, float] = _IdfTable(self)
-        self.known_words: Set[str] = _KnownWords(segments)
-        self.speller = _StackedSpeller(segments, self.known_words)
+        self._single = segments[0] if len(segments) == 1 and segments[0].deleted is None else None
+        if self._single is not None:  # the shared base alone: plain tables, as fast as before segments
+            self.idf_map: Mapping[str, float] = {t: lucene_idf(n, int(df)) for t, df in
+                                                 zip(self._single.terms, self._single.df, strict=True)}
+            self.known_words: Set[str] = self._single.forms.keys()
+        else:  # a view of several segments: computed on demand, nothing per term is copied
+            self.idf_map = _IdfTable(self)
+            self.known_words = _KnownWords(segments)
+        self.speller = _StackedSpeller(segments, _KnownWords(segments))
 
     def extended(self, segments: Iterable[Segment]) -> SearchIndex:
         """This index with more segments on top (a server's collection over the shared base):
@@ -221,12 +227,15 @@ class SearchIndex:
         return int(self._offsets[-1])
 
     def document_frequency(self, term: str) -> int:
+        if self._single is not None:
+            term_id = self._single.term_ids.get(term)
+            return 0 if term_id is None else int(self._single.df[term_id])
         return sum(s.document_frequency(term) for s in self.segments)
 
     def vocabulary(self) -> Iterator[str]:
         """Every term some live passage holds, once."""
-        if len(self.segments) == 1 and self.segments[0].deleted is None:
-            yield from self.segments[0].terms
+        if self._single is not None:
+            yield from self._single.terms
             return
         seen: set[str] = set()
         for segment in self.segments:
@@ -240,17 +249,21 @@ class SearchIndex:
         return sum(1 for _ in self.vocabulary())
 
     def knows(self, term: str) -> bool:
+        if self._single is not None:
+            return term in self._single.term_ids
         return any(s.document_frequency(term) for s in self.segments)
 
     def idf(self, term: str) -> float:
         """IDF of a term; an unknown term counts as rarer than any known one."""
+        if self._single is not None:
+            return self.idf_map.get(term, self.max_idf)
         df = self.document_frequency(term)
         return lucene_idf(len(self), df) if df else self.max_idf
 
     def words_with_prefix(self, prefix: str) -> list[str]:
         """Known words starting with a four-letter prefix."""
-        if len(self.segments) == 1 and self.segments[0].deleted is None:
-            return self.segments[0].by_prefix.get(prefix, [])
+        if self._single is not None:
+            return self._single.by_prefix.get(prefix, [])
         words = {w for s in self.segments for w in s.by_prefix.get(prefix, ())}
         return sorted(w for w in words if w in self.known_words)
 

@@ -246,20 +246,21 @@ class Segment:
         return self if self.deleted is None else Segment.build(self.live_passages)
 
 
-def merge_policy(segments: Sequence[Segment]) -> tuple[Segment, ...]:
-    """Drop empty segments, rebuild mostly-deleted ones, and fold small trailing segments into one."""
+def merge_policy(segments: Sequence[Segment], protected: int = 1) -> tuple[Segment, ...]:
+    """Drop empty segments, rebuild mostly-deleted ones, and fold the small ones after the first
+    ``protected`` (the shared base's) into one when there are too many."""
     kept = [s if s.deleted is None or s.live >= len(s) * (1 - MAX_DELETED_SHARE) else s.merged()
             for s in segments if s.live]
-    if len(kept) > MAX_SEGMENTS + 1:  # the first (the shared base) stays; the rest become one
-        kept = [kept[0], Segment.build([p for s in kept[1:] for p in s.live_passages])]
+    if len(kept) > MAX_SEGMENTS + protected:
+        kept = [*kept[:protected], Segment.build([p for s in kept[protected:] for p in s.live_passages])]
     return tuple(kept)
 
 
-def updated_segments(segments: Sequence[Segment], removed: Iterable[str],
-                     added: Sequence[Passage]) -> tuple[Segment, ...]:
+def updated_segments(segments: Sequence[Segment], removed: Iterable[str], added: Sequence[Passage],
+                     protected: int = 1) -> tuple[Segment, ...]:
     """Segments after some documents were removed (marked deleted) and some passages added (a new segment)."""
     removed = frozenset(removed)
     result = [s.without_documents(removed) if removed & s.documents else s for s in segments]
     if added:
         result.append(Segment.build(added))
-    return merge_policy(result)
+    return merge_policy(result, protected)
