@@ -18,7 +18,14 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from bot.answers import DEFAULT_EXCERPTS, MAX_EXCERPTS, Answer
-from bot.benchmark import bench_knowledge, bench_synthetic, synthetic_passages, write_knowledge
+from bot.benchmark import (
+    bench_knowledge,
+    bench_servers,
+    bench_synthetic,
+    render_server_bench,
+    synthetic_passages,
+    write_knowledge,
+)
 from bot.engine import Engine
 from bot.evaluation import (
     EVAL_HELP,
@@ -233,6 +240,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise CliError("--write-knowledge needs --passages N")
         files = write_knowledge(args.write_knowledge, synthetic_passages(args.passages))
         print(f"wrote {args.passages:,} passages in {files:,} files to {args.write_knowledge}")
+        return 0
+    if args.servers:
+        figures = bench_servers(args.passages or 100_000, args.servers, args.queries)
+        print(json.dumps(figures) if args.json else render_server_bench(figures))
         return 0
     if args.passages:
         figures = bench_synthetic(args.passages, args.queries, loop_probe=not args.no_loop_probe)
@@ -489,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rank-bm25, or on the knowledge base"))
     bench.add_argument("--passages", type=_positive, metavar="N", help="synthetic knowledge base of N passages")
     bench.add_argument("--queries", type=_positive, default=200, metavar="Q", help="questions to time (200)")
+    bench.add_argument("--servers", type=_positive, metavar="N", help=(
+        "N servers with a collection of 3 documents each on the synthetic base (--passages, 100,000 by default): "
+        "memory and build per server, and other BM25 engines side by side"))
     bench.add_argument("--write-knowledge", metavar="DIR", help="write the synthetic base as knowledge files")
     bench.add_argument("--no-loop-probe", action="store_true", help="skip timing the event loop during a reload")
     bench.add_argument("--json", action="store_true")

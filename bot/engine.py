@@ -53,6 +53,7 @@ class EngineState:
     # The shared state a server's state extends (its index and vectors are the shared ones plus the
     # server's own on top); None for the shared state itself.
     base: EngineState | None = None
+    names: Counter[str] = field(default_factory=Counter)  # of the shared state: its topics' counts
 
 
 @dataclass(frozen=True)
@@ -79,20 +80,31 @@ class ReloadReport:
         return bool(self.documents_added or self.documents_changed or self.documents_removed)
 
 
-def main_topics(documents: tuple[Document, ...], count: int = 8, sample: int = 2000) -> tuple[str, ...]:
-    """Names the knowledge base mentions most often, to suggest what can be asked.
+_COMMON_NAMES = {"The", "And", "But", "How", "What", "Why", "Yes", "His", "Its", "This", "That", "Every", "Case",
+                 "Maybe", "Need", "Well", "Not", "President", "Image"}
+
+
+def name_counts(documents: Sequence[Document], sample: int | None = 2000) -> Counter[str]:
+    """How many passages mention each name (capitalised word not opening a sentence).
 
     A large knowledge base is sampled evenly (``sample`` passages): the hint needs the
     common names, and counting every passage of 100,000 cost a second per reload.
     """
     passages = [p for doc in documents for p in doc.body]
-    step = max(1, len(passages) // sample)
+    step = max(1, len(passages) // sample) if sample else 1
     counts: Counter[str] = Counter()
     for passage in passages[::step]:
         counts.update(set(_PROPER_NOUN.findall(passage.text)))
-    common = {"The", "And", "But", "How", "What", "Why", "Yes", "His", "Its", "This", "That", "Every", "Case",
-              "Maybe", "Need", "Well", "Not", "President", "Image"}
-    return tuple(word for word, n in counts.most_common() if word not in common and n > 1)[:count]
+    return counts
+
+
+def top_names(counts: Counter[str], count: int = 8) -> tuple[str, ...]:
+    return tuple(word for word, n in counts.most_common() if word not in _COMMON_NAMES and n > 1)[:count]
+
+
+def main_topics(documents: tuple[Document, ...], count: int = 8, sample: int = 2000) -> tuple[str, ...]:
+    """Names the knowledge base mentions most often, to suggest what can be asked."""
+    return top_names(name_counts(documents, sample), count)
 
 
 def _embed_passages(passages: Sequence[Passage], documents: Sequence[Document], semantic: SemanticSetup,
@@ -130,8 +142,9 @@ def build_state(knowledge: KnowledgeBase, semantic: SemanticSetup | None = None,
         index = _updated_index(previous.index, previous.knowledge, knowledge)
     else:
         index = SearchIndex(knowledge.searchable)
-    state = EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), main_topics(knowledge.documents),
-                        extract_recommendations(knowledge), datetime.now(UTC))
+    names = name_counts(knowledge.documents)
+    state = EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), top_names(names),
+                        extract_recommendations(knowledge), datetime.now(UTC), names=names)
     if semantic is not None and semantic.encoder is not None:
         state = dataclasses.replace(state, semantic=embed_state(state, semantic))
     return state
@@ -172,8 +185,10 @@ def extend_state(base: EngineState, documents: Sequence[Document], segments: Seq
     own = extract_recommendations(KnowledgeBase(shared.directory, tuple(documents)))
     recommendations = Recommendations(base.recommendations.lists + own.lists,
                                       base.recommendations.sentences + own.sentences)
-    state = EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), main_topics(knowledge.documents),
-                        recommendations, datetime.now(UTC), base=base)
+    # Topics: the shared base's (sampled) name counts plus every passage of the server's own.
+    topics = top_names(base.names + name_counts(documents, sample=None))
+    state = EngineState(knowledge, index, QueryAnalyser(index, knowledge.aliases), topics, recommendations,
+                        datetime.now(UTC), base=base)
     if semantic is not None and semantic.encoder is not None and base.semantic is not None:
         state = dataclasses.replace(state, semantic=embed_state(state, semantic, base=base.semantic))
     return state

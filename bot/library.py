@@ -112,10 +112,6 @@ class Library:
     def servers(self) -> tuple[int, ...]:
         return tuple(self._servers)
 
-    def _combined(self, documents: tuple[Document, ...]) -> KnowledgeBase:
-        shared = self.shared.knowledge
-        return KnowledgeBase(shared.directory, shared.documents + documents, (), shared.aliases)
-
     def update_server(self, guild_id: int, files: Iterable[CollectionFile], version: object = None) -> ReloadReport:
         """(Re)build a server's engine from its collection (CPU work: call it off the event loop).
 
@@ -130,10 +126,10 @@ class Library:
             reserved = frozenset(d.id for d in shared.knowledge.documents)
             old = self._servers.get(guild_id)
             documents, problems = parse_collection(guild_id, files, reserved, old.parsed() if old else None)
-            old_kb = self._combined(old.documents) if old else self.shared.knowledge
+            old_documents = old.documents if old else ()
             if not documents:
                 self._servers.pop(guild_id, None)
-                return _collection_report(old_kb, self.shared.knowledge, problems)
+                return _collection_report(old_documents, (), problems, shared.knowledge)
             removed, added = document_changes(old.documents if old else (), documents)
             segments = updated_segments(old.segments if old else (), removed, added, protected=0)
             if old is not None and not removed and not added and _extends(old.engine.state, shared):
@@ -141,7 +137,7 @@ class Library:
             else:
                 engine = self._engine(shared, tuple(documents), segments)
             self._servers[guild_id] = _Server(version, engine, files, tuple(documents), tuple(problems), segments)
-            return _collection_report(old_kb, engine.knowledge, problems)
+            return _collection_report(old_documents, tuple(documents), problems, shared.knowledge)
 
     def _engine(self, shared: EngineState, documents: tuple[Document, ...], segments: tuple[Segment, ...]) -> Engine:
         if self.shared.background:  # answered lexically at once, hybrid once the server's own are embedded
@@ -169,8 +165,13 @@ def _extends(state: EngineState, shared: EngineState) -> bool:
     return state.base is not None and state.base.index is shared.index
 
 
-def _collection_report(old: KnowledgeBase, new: KnowledgeBase, problems: list[Problem]) -> ReloadReport:
-    report = diff(old, new)
+def _collection_report(old: tuple[Document, ...], new: tuple[Document, ...], problems: list[Problem],
+                       shared: KnowledgeBase) -> ReloadReport:
+    """What changed in a collection (compared without the shared base, which did not change), with the
+    totals of everything the server sees."""
+    directory = shared.directory
+    report = diff(KnowledgeBase(directory, old), KnowledgeBase(directory, new))
+    shared_passages = sum(len(d.passages) for d in shared.documents)
     return ReloadReport(report.documents_added, report.documents_changed, report.documents_removed,
                         report.passages_added, report.passages_changed, report.passages_removed, tuple(problems),
-                        report.documents, report.passages)
+                        len(shared.documents) + report.documents, shared_passages + report.passages)
