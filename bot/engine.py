@@ -34,6 +34,7 @@ from bot.search.semantic import (
     lexical_only,
     load_semantic,
 )
+from bot.search.stored import SegmentStore
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,14 +133,18 @@ def embed_state(state: EngineState, semantic: SemanticSetup, on_progress: Callab
 
 
 def build_state(knowledge: KnowledgeBase, semantic: SemanticSetup | None = None,
-                previous: EngineState | None = None) -> EngineState:
+                previous: EngineState | None = None, store: SegmentStore | None = None) -> EngineState:
     """Index a loaded knowledge base (CPU work: call it off the event loop); with ``semantic``, embed it too.
 
     With ``previous`` (the state being replaced), only documents that changed are indexed: the
     others' passages stay in their segments, a removed or changed document's are marked deleted.
+    With ``store``, the index is read memory-mapped from disk when stored there (shared between
+    processes), else built and stored.
     """
     if previous is not None and previous.base is None:
         index = _updated_index(previous.index, previous.knowledge, knowledge)
+    elif store is not None:
+        index = SearchIndex.from_segments([store.segment(knowledge.searchable)])
     else:
         index = SearchIndex(knowledge.searchable)
     names = name_counts(knowledge.documents)
@@ -256,10 +261,12 @@ class Engine:
 
     @classmethod
     def from_directory(cls, directory: Path | str, semantic: SemanticSetup | None = None, *,
-                       background: bool = False, parse_cache: ParseCache | None = None) -> Engine:
+                       background: bool = False, parse_cache: ParseCache | None = None,
+                       segment_store: SegmentStore | None = None) -> Engine:
         """Load and index a knowledge directory; raises KnowledgeError if nothing usable is there."""
         knowledge = load_knowledge_dir(directory, parse_cache=parse_cache)
-        engine = cls(build_state(knowledge, None if background else semantic), semantic, background=background)
+        engine = cls(build_state(knowledge, None if background else semantic, store=segment_store), semantic,
+                     background=background)
         engine.parse_cache = parse_cache
         engine.embed_in_background()  # nothing to do unless the state still lacks its embeddings
         return engine
@@ -267,10 +274,11 @@ class Engine:
     @classmethod
     def from_settings(cls, settings: Settings, *, background: bool = False) -> Engine:
         """The engine settings describe: knowledge directory, the semantic stage when available, parsed
-        files kept in the state folder."""
+        files and the memory-mapped index kept in the state folder."""
         semantic = load_semantic(settings.semantic, settings.semantic_model, settings.embedding_cache)
         return cls.from_directory(settings.knowledge_dir, semantic, background=background,
-                                  parse_cache=ParseCache(settings.state_dir / "parsed"))
+                                  parse_cache=ParseCache(settings.state_dir / "parsed"),
+                                  segment_store=SegmentStore(settings.state_dir / "index"))
 
     @property
     def mode(self) -> str:

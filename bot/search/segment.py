@@ -126,6 +126,15 @@ def surface_forms(passages: Iterable[Passage]) -> dict[str, int]:
     return forms
 
 
+def prefix_table(forms: Iterable[str]) -> dict[str, list[str]]:
+    """Four-letter prefix -> the known words starting with it, sorted (for word families)."""
+    by_prefix: dict[str, list[str]] = {}
+    for word in sorted(forms):
+        if len(word) >= 4 and word.isalpha():
+            by_prefix.setdefault(word[:4], []).append(word)
+    return by_prefix
+
+
 @dataclass(frozen=True, eq=False)
 class Segment:
     """Passages, postings (term -> passages with frequencies and lengths), rows (passage -> terms),
@@ -167,14 +176,10 @@ class Segment:
         forms: dict[str, int] = {}
         for word, count in zip(builder.words, builder.word_passages.tolist(), strict=True):
             _add_forms(forms, word, count)
-        by_prefix: dict[str, list[str]] = {}
-        for word in sorted(forms):
-            if len(word) >= 4 and word.isalpha():
-                by_prefix.setdefault(word[:4], []).append(word)
         return cls(passages, builder.term_ids, builder.terms, np.concatenate(([0], np.cumsum(df))), post_docs,
                    post_tf, doc_len[post_docs].astype(np.float32),
                    np.searchsorted(pair_docs, np.arange(n + 1)), pair_terms, doc_len, df, forms,
-                   Speller(forms.items()), by_prefix)
+                   Speller(forms.items()), prefix_table(forms))
 
     def __len__(self) -> int:
         return len(self.passages)
