@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.engine import Engine
 from bot.excerpts import split_sentences
+from bot.library import CollectionFile
 from bot.settings import Settings
 
 
@@ -25,7 +28,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_calls(call: Callable[[str], object], questions: Sequence[str], rounds: int = 3) -> Latency:
+def time_calls(call: Callable[[Any], object], questions: Sequence[Any], rounds: int = 3) -> Latency:
     for question in questions[:5]:  # warm caches and lazy imports
         call(question)
     samples = []
@@ -247,3 +250,165 @@ def bench_synthetic(passages: int, queries: int, reference_queries: int = 50, se
         "reload_loop_stall_max_ms": None if stall is None else round(stall, 1),
         "reload_in_thread_s": None if elapsed is None else round(elapsed, 2),
     }
+
+
+def current_rss_mib() -> float:
+    """Resident memory of this process now (Linux /proc; elsewhere the peak)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mib()
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def synthetic_collection(server: int, texts: Sequence[str], documents: int = 3) -> list[CollectionFile]:
+    """A server's collection: ``documents`` Markdown files of the given passages, with a word of its own."""
+    per_document = max(1, len(texts) // documents)
+    files = []
+    for d in range(documents):
+        body = "\n\n".join(texts[d * per_document:(d + 1) * per_document])
+        files.append(CollectionFile(f"notes-{d}.md", f"---\ntitle: Server {server} notes {d}\n---\n\n"
+                                                      f"{body}\n\nOur {synthetic_word(900_000 + server)} rules.\n"))
+    return files
+
+
+def _timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def _same_hits(ours: Sequence[tuple[int, float]], theirs: Sequence[tuple[int, float]], tolerance: float) -> bool:
+    return [i for i, _ in ours] == [i for i, _ in theirs] and all(
+        abs(a - b) <= tolerance for (_, a), (_, b) in zip(ours, theirs, strict=True))
+
+
+def bench_servers(passages: int, servers: int, queries: int = 200, seed: int = 7, compare: int = 50,
+                  baselines: bool = True) -> dict[str, object]:
+    """Many servers, each with a collection of 3 documents, on one shared base: memory and build per
+    server, adding a document, search latency, answers against one combined index, and other engines.
+
+    The shared state's build and memory include topics and recommendations; the engines' table
+    gives the lexical index alone, beside the others built over the same terms.
+    """
+    import gc
+
+    from bot.engine import build_state
+    from bot.library import Library
+    from bot.search.baselines import available_baselines
+    from bot.search.index import SearchIndex, passage_terms
+
+    texts = synthetic_passages(passages, seed)
+    vocabulary = max(2_000, min(200_000, passages // 2))
+    own_texts = synthetic_passages(9 * (servers + 1), seed + 1, vocabulary=vocabulary)
+    questions = synthetic_questions(texts, queries)
+    kb = _knowledge_base(texts)
+    gc.collect()
+    before = current_rss_mib()
+    start = time.perf_counter()
+    state = build_state(kb)
+    shared_build = time.perf_counter() - start
+    gc.collect()
+    shared_mib = current_rss_mib() - before
+    before = current_rss_mib()  # the lexical index alone, for the engines' table (the state stays alive)
+    start = time.perf_counter()
+    index = SearchIndex(kb.searchable)
+    index_build = time.perf_counter() - start
+    gc.collect()
+    index_mib = current_rss_mib() - before
+    del index
+    engine = Engine(state)
+    weights = [state.analyser.analyse(q).weights for q in questions]
+    search = time_calls(lambda w: state.index.search(w, k=50), weights)
+    answer = time_calls(engine.ask, questions)
+
+    library = Library(engine)
+    gc.collect()
+    before = current_rss_mib()
+    builds = [_timed(lambda g=g: library.update_server(g, synthetic_collection(g, own_texts[9 * g:9 * g + 9])))
+              for g in range(servers)]
+    gc.collect()
+    growth = (current_rss_mib() - before) / max(servers, 1)
+    files = synthetic_collection(0, own_texts[:9])
+    extra = CollectionFile("added.md", "---\ntitle: Added\n---\n\n" + "\n\n".join(own_texts[-9:-6]) + "\n")
+    add_document = _timed(lambda: library.update_server(0, [*files, extra]))
+    server = library.engine_for(0)
+    server_questions = questions[:queries // 2] + synthetic_questions(own_texts[:9] + own_texts[-9:-6], queries // 2)
+    server_weights = [server.state.analyser.analyse(q).weights for q in server_questions]
+    server_search = time_calls(lambda w: server.state.index.search(w, k=50), server_weights)
+    server_answer = time_calls(server.ask, server_questions)
+
+    # One index built from scratch over what server 0 sees, and rank-bm25 over the same passages.
+    combined = SearchIndex(server.knowledge.searchable)
+    sample = server_weights[:compare // 2] + server_weights[-compare // 2:]
+    identical = sum(_same_hits([(server.state.index.passages[i].id, s) for i, s in server.state.index.search(w, k=10)],
+                               [(combined.passages[i].id, s) for i, s in combined.search(w, k=10)], 1e-6)
+                    for w in sample)
+
+    table = [_engine_row("this project (segments)", index_build, index_mib, state.index, weights[:compare], None)]
+    if baselines:
+        corpus = [passage_terms(p) for p in state.index.passages]
+        for make in available_baselines():
+            gc.collect()
+            before = current_rss_mib()
+            start = time.perf_counter()
+            other = make(corpus)
+            build = time.perf_counter() - start
+            gc.collect()
+            table.append(_engine_row(make.name, build, current_rss_mib() - before, other, weights[:compare],
+                                     state.index))
+            del other
+    return {
+        "passages": passages,
+        "servers": servers,
+        "shared_build_s": round(shared_build, 2),
+        "shared_state_mib": round(shared_mib, 1),
+        "search_p50_ms": round(search.p50_ms, 3),
+        "search_p99_ms": round(search.p99_ms, 3),
+        "answer_p50_ms": round(answer.p50_ms, 3),
+        "answer_p99_ms": round(answer.p99_ms, 3),
+        "server_build_p50_s": round(statistics.median(builds), 3),
+        "server_build_p99_s": round(sorted(builds)[int(len(builds) * 0.99)], 3),
+        "server_build_max_s": round(max(builds), 3),
+        "memory_per_server_mib": round(growth, 3),
+        "memory_1000_servers_gib": round(growth * 1000 / 1024, 2),
+        "add_document_s": round(add_document, 3),
+        "server_search_p50_ms": round(server_search.p50_ms, 3),
+        "server_search_p99_ms": round(server_search.p99_ms, 3),
+        "server_answer_p50_ms": round(server_answer.p50_ms, 3),
+        "identical_to_combined_index": f"{identical}/{len(sample)}",
+        "engines": table,
+    }
+
+
+def _engine_row(name: str, build: float, mib: float, engine, weights: Sequence[Mapping[str, float]],
+                reference) -> dict[str, object]:
+    """Build time, memory, query latency (top 10, terms weighted 1); against ours, how many top 10s hold
+    the same passages in the same order, and the largest score difference."""
+    queries = [list(w) for w in weights]
+    if reference is None:
+        latency = time_calls(lambda q: engine.search(dict.fromkeys(q, 1.0), k=10), queries)
+        same, difference = None, None
+    else:
+        latency = time_calls(lambda q: engine.search(q, 10), queries)
+        same, difference = 0, 0.0
+        for q in queries:
+            theirs, ours = engine.search(q, 10), reference.search(dict.fromkeys(q, 1.0), k=10)
+            same += [i for i, _ in theirs] == [i for i, _ in ours]
+            difference = max([difference] + [abs(a - b) for (_, a), (_, b) in zip(theirs, ours, strict=False)])
+    return {"engine": name, "build_s": round(build, 2), "memory_mib": round(mib, 1),
+            "query_p50_ms": round(latency.p50_ms, 3), "query_p99_ms": round(latency.p99_ms, 3),
+            "same_top10": None if same is None else f"{same}/{len(queries)}",
+            "max_score_difference": None if difference is None else f"{difference:.1e}"}
+
+
+def render_server_bench(figures: Mapping[str, object]) -> str:
+    """The figures, then the engines side by side as a Markdown table."""
+    lines = [f"{key:30} {value}" for key, value in figures.items() if key != "engines"]
+    lines += ["", "| engine | build s | memory MiB | query p50 ms | query p99 ms | same top 10 as ours | "
+                  "largest score difference |", "|---|---|---|---|---|---|---|"]
+    for row in figures["engines"]:  # type: ignore[union-attr]
+        lines.append(f"| {row['engine']} | {row['build_s']} | {row['memory_mib']} | {row['query_p50_ms']} | "
+                     f"{row['query_p99_ms']} | {row['same_top10'] or '—'} | {row['max_score_difference'] or '—'} |")
+    return "\n".join(lines)

@@ -1,10 +1,12 @@
 """Whose knowledge answers a question: the shared knowledge base, plus the collection of the
 server the question is asked in.
 
-Each server with a collection gets an engine of its own over the shared documents and its own,
-indexed together, so BM25 statistics are those of exactly what that server can see: scores are on
-one scale (the best passage wins, shared or not), and nothing of another server's collection can
-reach an answer, a correction, a list or a count. Servers without a collection, and direct
+Each server with a collection gets an engine of its own whose index is the shared one (indexed once
+per process) with the server's documents in small segments on top, searched together and scored on
+the statistics of exactly what that server can see: scores are on one scale (the best passage wins,
+shared or not), and nothing of another server's collection can reach an answer, a correction, a list
+or a count. A server costs memory and build time in proportion to its own documents: the shared
+index, recommendations and vectors are not copied. Servers without a collection, and direct
 messages, use the shared engine itself.
 """
 
@@ -15,9 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.engine import Engine, ReloadReport, build_state, diff
+from bot.engine import Engine, EngineState, ReloadReport, diff, document_changes, extend_state
 from bot.knowledge.loader import parse_document
 from bot.knowledge.models import Document, KnowledgeBase, KnowledgeError, Problem
+from bot.search.segment import Segment, updated_segments
 
 
 @dataclass(frozen=True)
@@ -33,16 +36,19 @@ def collection_path(guild_id: int, filename: str) -> Path:
     return Path(f"server-{guild_id}") / filename
 
 
-def parse_collection(guild_id: int, files: Iterable[CollectionFile],
-                     reserved_ids: frozenset[str] = frozenset()) -> tuple[list[Document], list[Problem]]:
-    """Documents of a server's collection; a bad one, or one whose id the shared base uses, is a Problem."""
+def parse_collection(guild_id: int, files: Iterable[CollectionFile], reserved_ids: frozenset[str] = frozenset(),
+                     parsed: dict[CollectionFile, Document] | None = None) -> tuple[list[Document], list[Problem]]:
+    """Documents of a server's collection; a bad one, or one whose id the shared base uses, is a Problem.
+
+    ``parsed`` holds documents already parsed from the same file name and text: reused, not parsed again.
+    """
     documents: list[Document] = []
     problems: list[Problem] = []
     seen: set[str] = set()
     for file in sorted(files, key=lambda f: f.filename):
         path = collection_path(guild_id, file.filename)
         try:
-            document = parse_document(path, file.text)
+            document = (parsed or {}).get(file) or parse_document(path, file.text)
         except KnowledgeError as exc:
             problems.append(Problem(path, exc.reason))
             continue
@@ -65,6 +71,12 @@ class _Server:
     files: tuple[CollectionFile, ...]
     documents: tuple[Document, ...]
     problems: tuple[Problem, ...]
+    segments: tuple[Segment, ...]  # the server's own documents, indexed on top of the shared base
+
+    def parsed(self) -> dict[CollectionFile, Document]:
+        """Its documents by the file they were parsed from."""
+        by_name = {d.path.name: d for d in self.documents}
+        return {f: by_name[f.filename] for f in self.files if f.filename in by_name}
 
 
 class Library:
@@ -100,47 +112,66 @@ class Library:
     def servers(self) -> tuple[int, ...]:
         return tuple(self._servers)
 
-    def _combined(self, documents: tuple[Document, ...]) -> KnowledgeBase:
-        shared = self.shared.knowledge
-        return KnowledgeBase(shared.directory, shared.documents + documents, (), shared.aliases)
-
     def update_server(self, guild_id: int, files: Iterable[CollectionFile], version: object = None) -> ReloadReport:
         """(Re)build a server's engine from its collection (CPU work: call it off the event loop).
 
-        An empty collection drops the server's engine: it is answered from the shared one again.
+        Only what changed is parsed and indexed: a new or changed document becomes a new segment,
+        a removed one is marked deleted in its segment; an unchanged collection over an unchanged
+        shared base keeps its engine. An empty collection drops the server's engine: it is answered
+        from the shared one again.
         """
         files = tuple(files)
         with self._lock:
-            reserved = frozenset(d.id for d in self.shared.knowledge.documents)
-            documents, problems = parse_collection(guild_id, files, reserved)
+            shared = self.shared.state
+            reserved = frozenset(d.id for d in shared.knowledge.documents)
             old = self._servers.get(guild_id)
-            old_kb = self._combined(old.documents) if old else self.shared.knowledge
+            documents, problems = parse_collection(guild_id, files, reserved, old.parsed() if old else None)
+            old_documents = old.documents if old else ()
             if not documents:
                 self._servers.pop(guild_id, None)
-                return _collection_report(old_kb, self.shared.knowledge, problems)
-            kb = self._combined(tuple(documents))
-            if self.shared.background:  # answered lexically at once, hybrid once embedded
-                engine = Engine(build_state(kb), self.shared.semantic, background=True, after=self.shared)
-                engine.embed_in_background()
+                return _collection_report(old_documents, (), problems, shared.knowledge)
+            removed, added = document_changes(old.documents if old else (), documents)
+            segments = updated_segments(old.segments if old else (), removed, added, protected=0)
+            if old is not None and not removed and not added and _extends(old.engine.state, shared):
+                engine = old.engine  # nothing changed: nothing to index or embed
             else:
-                engine = Engine(build_state(kb, self.shared.semantic), self.shared.semantic)
-            self._servers[guild_id] = _Server(version, engine, files, tuple(documents), tuple(problems))
-            return _collection_report(old_kb, kb, problems)
+                engine = self._engine(shared, tuple(documents), segments)
+            self._servers[guild_id] = _Server(version, engine, files, tuple(documents), tuple(problems), segments)
+            return _collection_report(old_documents, tuple(documents), problems, shared.knowledge)
+
+    def _engine(self, shared: EngineState, documents: tuple[Document, ...], segments: tuple[Segment, ...]) -> Engine:
+        if self.shared.background:  # answered lexically at once, hybrid once the server's own are embedded
+            engine = Engine(extend_state(shared, documents, segments), self.shared.semantic, background=True,
+                            after=self.shared)
+            engine.embed_in_background()
+            return engine
+        return Engine(extend_state(shared, documents, segments, self.shared.semantic), self.shared.semantic)
 
     def forget_server(self, guild_id: int) -> None:
         with self._lock:
             self._servers.pop(guild_id, None)
 
     def rebuild_all(self) -> None:
-        """After the shared base changed, every server engine is rebuilt on top of the new one."""
+        """After the shared base changed, every server engine is put on top of the new one: the
+        servers' own segments are reused, nothing of theirs is indexed again."""
         with self._lock:
             servers = dict(self._servers)
         for guild_id, server in servers.items():
             self.update_server(guild_id, server.files, server.version)
 
 
-def _collection_report(old: KnowledgeBase, new: KnowledgeBase, problems: list[Problem]) -> ReloadReport:
-    report = diff(old, new)
+def _extends(state: EngineState, shared: EngineState) -> bool:
+    """Whether a server's state sits on this shared state's index."""
+    return state.base is not None and state.base.index is shared.index
+
+
+def _collection_report(old: tuple[Document, ...], new: tuple[Document, ...], problems: list[Problem],
+                       shared: KnowledgeBase) -> ReloadReport:
+    """What changed in a collection (compared without the shared base, which did not change), with the
+    totals of everything the server sees."""
+    directory = shared.directory
+    report = diff(KnowledgeBase(directory, old), KnowledgeBase(directory, new))
+    shared_passages = sum(len(d.passages) for d in shared.documents)
     return ReloadReport(report.documents_added, report.documents_changed, report.documents_removed,
                         report.passages_added, report.passages_changed, report.passages_removed, tuple(problems),
-                        report.documents, report.passages)
+                        len(shared.documents) + report.documents, shared_passages + report.passages)

@@ -2,8 +2,9 @@
 
 import pytest
 
-from bot.engine import Engine
+from bot.engine import Engine, build_state
 from bot.library import CollectionFile, Library
+from bot.search.semantic import DEFAULT_MODEL, StackedSemanticIndex, load_semantic
 from tests.conftest import BUNDLED
 
 HARBOUR = CollectionFile("harbour.md", "---\ntitle: Harbour Works\nauthor: Port Office\n---\n"
@@ -81,3 +82,86 @@ def test_forgetting_a_server(library):
     library.update_server(1, [HARBOUR])
     library.forget_server(1)
     assert library.engine_for(1) is library.shared
+
+
+SOLAR = CollectionFile("solar.md", "---\ntitle: Solar\n---\nSolar panels got cheaper this year.\n")
+QUESTIONS = ["when will the harbour be dredged?", "What did Russia do in Syria?", "zanzibr ferry line",
+             "who wrote about the harbour?", "solar panels", "sanctions on Russia and the regatta"]
+
+
+def _answers(engine: Engine) -> list[list[tuple[str, str, float]]]:
+    return [[(e.passage.id, e.quote, e.score) for e in engine.ask(q).excerpts] for q in QUESTIONS]
+
+
+def test_a_server_answers_as_one_engine_over_the_combined_documents(library):
+    library.update_server(1, [HARBOUR, SECRET])
+    server = library.engine_for(1)
+    combined = Engine(build_state(server.knowledge))  # everything indexed together, from scratch
+    for ours, fresh in zip(_answers(server), _answers(combined), strict=True):
+        assert [(pid, quote) for pid, quote, _ in ours] == [(pid, quote) for pid, quote, _ in fresh]
+        assert [s for *_, s in ours] == pytest.approx([s for *_, s in fresh], abs=1e-6)
+    assert server.ask("zanzibr ferry").corrections == combined.ask("zanzibr ferry").corrections
+
+
+def test_every_server_shares_the_one_shared_index(library):
+    library.update_server(1, [HARBOUR])
+    library.update_server(2, [SECRET])
+    shared = library.shared.state
+    for guild in (1, 2):
+        state = library.engine_for(guild).state
+        assert state.index.segments[0] is shared.index.segments[0]
+        assert state.recommendations.lists[:len(shared.recommendations.lists)] == shared.recommendations.lists
+        assert sum(len(s) for s in state.index.segments[1:]) == (2 if guild == 1 else 1)
+
+
+def test_adding_a_document_indexes_only_that_document(library):
+    library.update_server(1, [HARBOUR, SECRET])
+    before = library.engine_for(1)
+    own = before.state.index.segments[1:]
+    report = library.update_server(1, [HARBOUR, SECRET, SOLAR])
+    assert report.documents_added == ("solar",)
+    after = library.engine_for(1).state.index
+    assert after.segments[1:-1] == own and [p.document_id for p in after.segments[-1].passages] == ["solar"]
+    assert library.engine_for(1).ask("solar panels").excerpts[0].passage.document_id == "solar"
+    # an unchanged collection costs nothing: the same engine serves on
+    library.update_server(1, [HARBOUR, SECRET, SOLAR], version=2)
+    assert library.engine_for(1).state.index is after and library.version(1) == 2
+    # a removal is marked in its segment, not re-indexed
+    library.update_server(1, [HARBOUR, SOLAR])
+    removed = library.engine_for(1)
+    assert removed.state.index.segments[-1] is after.segments[-1]
+    assert not removed.ask("zanzibar project").answered
+    assert removed.ask("zanzibr project").corrections == {}
+
+
+def test_a_shared_reload_reuses_the_servers_own_segments(knowledge_dir):
+    library = Library(Engine.from_directory(knowledge_dir))
+    library.update_server(1, [HARBOUR])
+    own = library.engine_for(1).state.index.segments[1:]
+    (knowledge_dir / "wind.md").write_text("---\ntitle: Wind\n---\nWind turbines got taller.\n", encoding="utf-8")
+    library.shared.reload()
+    library.rebuild_all()
+    index = library.engine_for(1).state.index
+    assert index.segments[-len(own):] == own
+    assert index.base is library.shared.state.index
+    assert library.engine_for(1).ask("wind turbines").excerpts[0].passage.document_id == "wind"
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_server_embeds_only_its_own_documents(tmp_path, background):
+    setup = load_semantic("on", DEFAULT_MODEL, tmp_path / "embeddings.sqlite3")
+    assert setup.error is None, setup.error
+    library = Library(Engine.from_directory(BUNDLED, setup, background=background))
+    library.shared.wait_for_embeddings()
+    library.update_server(1, [HARBOUR])
+    server = library.engine_for(1)
+    server.wait_for_embeddings()
+    dense = server.state.semantic
+    assert isinstance(dense, StackedSemanticIndex) and dense.base is library.shared.state.semantic
+    assert len(dense.own.passages) == 2 and len(dense.own.about) == 2  # its paragraphs; "Title", "Author"
+    assert server.mode == library.shared.mode == "semantic (bge-small-en-v1.5)"
+    combined = Engine(build_state(server.knowledge, setup), setup)  # every vector from the cache
+    for question in QUESTIONS[:4]:
+        ours, fresh = server.ask(question), combined.ask(question)
+        assert [e.passage.id for e in ours.excerpts] == [e.passage.id for e in fresh.excerpts]
+        assert [e.score for e in ours.excerpts] == pytest.approx([e.score for e in fresh.excerpts], abs=1e-6)

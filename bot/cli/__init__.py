@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rank-bm25, or on the knowledge base"))
     bench.add_argument("--passages", type=positive, metavar="N", help="synthetic knowledge base of N passages")
     bench.add_argument("--queries", type=positive, default=200, metavar="Q", help="questions to time (200)")
+    bench.add_argument("--servers", type=positive, metavar="N", help=(
+        "N servers with a collection of 3 documents each on the synthetic base (--passages, 100,000 by default): "
+        "memory and build per server, and other BM25 engines side by side"))
     bench.add_argument("--write-knowledge", metavar="DIR", help="write the synthetic base as knowledge files")
     bench.add_argument("--no-loop-probe", action="store_true", help="skip timing the event loop during a reload")
     bench.add_argument("--json", action="store_true")

@@ -7,7 +7,14 @@ import dataclasses
 import json
 import sys
 
-from bot.benchmark import bench_knowledge, bench_synthetic, synthetic_passages, write_knowledge
+from bot.benchmark import (
+    bench_knowledge,
+    bench_servers,
+    bench_synthetic,
+    render_server_bench,
+    synthetic_passages,
+    write_knowledge,
+)
 from bot.cli.common import CliError, load_settings
 from bot.engine import Engine
 from bot.evaluation import (
@@ -75,6 +82,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise CliError("--write-knowledge needs --passages N")
         files = write_knowledge(args.write_knowledge, synthetic_passages(args.passages))
         print(f"wrote {args.passages:,} passages in {files:,} files to {args.write_knowledge}")
+        return 0
+    if args.servers:
+        figures = bench_servers(args.passages or 100_000, args.servers, args.queries)
+        print(json.dumps(figures) if args.json else render_server_bench(figures))
         return 0
     if args.passages:
         figures = bench_synthetic(args.passages, args.queries, loop_probe=not args.no_loop_probe)

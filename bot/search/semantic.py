@@ -408,6 +408,43 @@ class SemanticIndex:
         return {self.sentence_spans[r]: float(s) for r, s in zip(rows, sims, strict=True)}
 
 
+@dataclass(frozen=True)
+class StackedSemanticIndex:
+    """A server's semantic index: the shared base's (held once per process) with vectors of the
+    server's own documents on top, in the order of the server's search index (shared passages first)."""
+
+    base: SemanticIndex
+    own: SemanticIndex
+
+    @property
+    def encoder(self) -> Encoder:
+        return self.base.encoder
+
+    @property
+    def model(self) -> str:
+        return self.base.model
+
+    @property
+    def encoded(self) -> int:
+        """Texts this server's build had to encode (its own documents only)."""
+        return self.own.encoded
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.base.encode_query(text)
+
+    def passage_similarity(self, query: np.ndarray) -> np.ndarray:
+        return np.concatenate((self.base.passage_similarity(query), self.own.passage_similarity(query)))
+
+    def about_similarity(self, query: np.ndarray) -> float:
+        return max(self.base.about_similarity(query), self.own.about_similarity(query))
+
+    def sentence_similarity(self, query: np.ndarray, position: int) -> dict[tuple[int, int], float]:
+        shared = len(self.base.passages)
+        if position < shared:
+            return self.base.sentence_similarity(query, position)
+        return self.own.sentence_similarity(query, position - shared)
+
+
 def build_semantic_index(encoder: Encoder, texts: Sequence[str], cache: EmbeddingCache,
                          sentence_spans: Sequence[Sequence[tuple[int, int]]],
                          about: Sequence[str] = (),

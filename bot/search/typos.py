@@ -4,7 +4,7 @@ knowledge base does know, within a small edit distance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 def max_edits(word: str) -> int:
@@ -88,18 +88,36 @@ class Speller:
         filed = self._index.get(key)
         return [] if filed is None else [filed] if isinstance(filed, str) else filed
 
-    def correct(self, word: str) -> str | None:
+    def candidates(self, word: str) -> set[str]:
+        """Known words filed under the word or its deletions: the only ones worth measuring."""
         limit = max_edits(word)
         if limit == 0 or not word.isalpha():
-            return None
+            return set()
         probes = {word} | _deletes(word)
         if limit >= 2:
             probes |= {d for p in _deletes(word) for d in _deletes(p)}
-        best: tuple[int, int, str] | None = None
-        for known in {k for p in probes for k in self._filed(p)}:
-            if _affixed(word, known):
-                continue
-            distance = edit_distance(word, known, limit)
-            if distance <= limit and (best is None or (distance, -self._counts[known], known) < best):
-                best = (distance, -self._counts[known], known)
-        return best[2] if best else None
+        return {k for p in probes for k in self._filed(p)}
+
+    def count(self, word: str) -> int:
+        """Passages holding a known word (0 for an unknown one)."""
+        return self._counts.get(word, 0)
+
+    def correct(self, word: str) -> str | None:
+        return closest(word, self.candidates(word), self.count)
+
+
+def closest(word: str, candidates: Iterable[str], count: Callable[[str], int]) -> str | None:
+    """The candidate fewest edits away, then held by the most passages, then first alphabetically.
+
+    Split from Speller so an index of several segments can pool the candidates and counts of each.
+    """
+    limit = max_edits(word)
+    best: tuple[int, int, str] | None = None
+    for known in candidates:
+        passages = count(known)
+        if passages <= 0 or _affixed(word, known):
+            continue
+        distance = edit_distance(word, known, limit)
+        if distance <= limit and (best is None or (distance, -passages, known) < best):
+            best = (distance, -passages, known)
+    return best[2] if best else None

@@ -83,7 +83,7 @@ def test_a_missing_token_is_one_line(command, run_env, monkeypatch, capsys):
     monkeypatch.delenv("DISCORD_TOKEN")
     assert main([command]) == 2
     assert capsys.readouterr().err == ("error: DISCORD_TOKEN is not set: put the bot's token in .env or the "
-                                       "environment (README: Discord set-up)\n")
+                                       "environment (README.md: Discord set-up)\n")
 
 
 @pytest.mark.parametrize("command", ["run", "sync"])
