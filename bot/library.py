@@ -12,14 +12,16 @@ messages, use the shared engine itself.
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from bot.engine import Engine, EngineState, ReloadReport, diff, document_changes, extend_state
 from bot.knowledge.loader import parse_document
-from bot.knowledge.models import Document, KnowledgeBase, KnowledgeError, Problem
+from bot.knowledge.models import Document, KnowledgeBase, KnowledgeError, Passage, Problem
 from bot.search.segment import Segment, updated_segments
 
 
@@ -29,6 +31,15 @@ class CollectionFile:
 
     filename: str
     text: str
+
+
+def passage_ref(passage_id: str) -> str:
+    """A short, stable reference to a passage: a button's custom id holds 100 characters, an id has no bound."""
+    return hashlib.sha256(passage_id.encode()).hexdigest()[:12]
+
+
+def _refs(documents: Sequence[Document]) -> dict[str, str]:
+    return {passage_ref(p.id): p.id for d in documents for p in d.passages}
 
 
 def collection_path(guild_id: int, filename: str) -> Path:
@@ -73,6 +84,11 @@ class _Server:
     problems: tuple[Problem, ...]
     segments: tuple[Segment, ...]  # the server's own documents, indexed on top of the shared base
 
+    @cached_property
+    def refs(self) -> dict[str, str]:
+        """Passage ids of its own documents by their short references."""
+        return _refs(self.documents)
+
     def parsed(self) -> dict[CollectionFile, Document]:
         """Its documents by the file they were parsed from."""
         by_name = {d.path.name: d for d in self.documents}
@@ -86,11 +102,26 @@ class Library:
         self.shared = shared
         self._servers: dict[int, _Server] = {}
         self._lock = threading.Lock()  # builds run in worker threads; one at a time
+        self._shared_refs: tuple[KnowledgeBase, dict[str, str]] | None = None
 
     def engine_for(self, guild_id: int | None) -> Engine:
         """The engine a question in this server (None: a direct message) is answered from."""
         server = self._servers.get(guild_id) if guild_id is not None else None
         return server.engine if server is not None else self.shared
+
+    def find_passage(self, guild_id: int | None, ref: str) -> tuple[Document, Passage] | None:
+        """The document and passage a short reference (``passage_ref``) stands for in what ``guild_id`` is
+        answered from, or None. CPU work the first time for a knowledge base: call it off the event loop.
+        The shared base's references are mapped once, a server's own once per collection."""
+        engine = self.engine_for(guild_id)
+        shared = self.shared.knowledge
+        if self._shared_refs is None or self._shared_refs[0] is not shared:
+            self._shared_refs = (shared, _refs(shared.documents))
+        passage_id = self._shared_refs[1].get(ref)
+        server = self._servers.get(guild_id) if guild_id is not None else None
+        if passage_id is None and server is not None:
+            passage_id = server.refs.get(ref)
+        return engine.passage(passage_id) if passage_id else None
 
     def collection(self, guild_id: int) -> tuple[Document, ...]:
         server = self._servers.get(guild_id)

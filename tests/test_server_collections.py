@@ -165,3 +165,23 @@ def test_a_server_embeds_only_its_own_documents(tmp_path, background):
         ours, fresh = server.ask(question), combined.ask(question)
         assert [e.passage.id for e in ours.excerpts] == [e.passage.id for e in fresh.excerpts]
         assert [e.score for e in ours.excerpts] == pytest.approx([e.score for e in fresh.excerpts], abs=1e-6)
+
+
+def test_a_passage_reference_resolves_in_what_the_server_is_answered_from_only(tmp_path):
+    """A button's short reference finds a server's own passage there, and nowhere else; the shared base's
+    passages everywhere."""
+    from bot.engine import Engine
+    from bot.library import CollectionFile, Library, passage_ref
+    from bot.search.semantic import lexical_only
+    from tests.conftest import write
+
+    write(tmp_path, "shared.md", "# Shared\n\nThe shared base says the sky is blue.\n")
+    library = Library(Engine.from_directory(tmp_path, lexical_only()))
+    library.update_server(1, [CollectionFile("own.md", "# Own\n\nOnly server one knows the grass is green.\n")])
+    own = next(p for d in library.collection(1) for p in d.passages if "grass" in p.text)
+    shared = next(p for p in library.shared.knowledge.searchable if "sky" in p.text)
+    assert library.find_passage(1, passage_ref(own.id))[1] == own
+    assert library.find_passage(2, passage_ref(own.id)) is None
+    assert library.find_passage(None, passage_ref(own.id)) is None
+    assert library.find_passage(2, passage_ref(shared.id))[1] == shared
+    assert library.find_passage(1, "0" * 12) is None

@@ -24,7 +24,6 @@ from discord.ext import commands
 from bot.answers import Answer
 from bot.discord_app.access import REQUIRED_PERMISSIONS, Access
 from bot.discord_app.interactions import apologize
-from bot.discord_app.passage_refs import PassageRefs
 from bot.discord_app.server_collections import ServerCollections
 from bot.discord_app.server_settings import ServerSettings
 from bot.discord_app.store_reads import bounded_read
@@ -81,7 +80,6 @@ class KnowledgeBot(commands.Bot):
                                              lambda: [guild.id for guild in self.guilds],
                                              settings.collection_poll_seconds)
         self.votes = Votes(lambda: self.store)
-        self.passage_refs = PassageRefs()
 
     @property
     def engine(self) -> Engine:

@@ -19,7 +19,7 @@ import discord
 
 from bot.answers import Answer
 from bot.discord_app.interactions import guard, reply, respond_in_time
-from bot.discord_app.passage_refs import passage_ref
+from bot.library import passage_ref
 from bot.render.answer_embeds import answer_embed, paragraph_embed
 from bot.render.titles import keeps_question, question_from_title
 from bot.store import DOWN, UP
@@ -92,9 +92,9 @@ class FullParagraphButton(discord.ui.DynamicItem[discord.ui.Button],
 
     async def find_passage(self, bot: KnowledgeBot, guild_id: int | None) -> tuple[Document, Passage] | None:
         """The passage this button refers to, in what the server ``guild_id`` is answered from."""
-        library = bot.library
-        key = guild_id if library is not None and guild_id in library.servers() else None
-        return await asyncio.to_thread(bot.passage_refs.find, bot.engine_for(guild_id), self.ref, key)
+        if bot.library is None:
+            return None
+        return await asyncio.to_thread(bot.library.find_passage, guild_id, self.ref)
 
 
 VOTES = {"up": UP, "down": DOWN}

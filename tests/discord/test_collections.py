@@ -9,7 +9,7 @@ import simcord
 
 from bot import create_bot
 from bot.discord_app.buttons import FeedbackButton, FullParagraphButton, MoreExcerptsButton, question_digest
-from bot.discord_app.passage_refs import passage_ref
+from bot.library import passage_ref
 from bot.render.titles import question_title
 from bot.store import UP
 from tests.discord.conftest import SYRIA, arrange_world, buttons, embed_text, flushed
