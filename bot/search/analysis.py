@@ -103,8 +103,11 @@ def analyse(text: str) -> list[str]:
     return [term for token in tokens(text) for term in token.terms]
 
 
-def acronyms(text: str, shortest: int = 2) -> set[str]:
-    """Initials of runs of capitalised words: "GNU General Public License" -> gpl, ggpl, gp, ..."""
+def acronyms(text: str, shortest: int = 2, longest: int | None = None) -> set[str]:
+    """Initials of runs of capitalised words: "GNU General Public License" -> gpl, ggpl, gp, ...
+
+    ``longest`` bounds their length: a long Title Case heading has many runs, and acronyms are short.
+    """
     found: set[str] = set()
     run: list[str] = []
     for word in [*re.findall(r"[\w'’]+", text), ""]:
@@ -112,6 +115,7 @@ def acronyms(text: str, shortest: int = 2) -> set[str]:
             run.append(word[0].lower())
             continue
         if len(run) >= shortest:
-            found |= {"".join(run[i:j]) for i in range(len(run)) for j in range(i + shortest, len(run) + 1)}
+            found |= {"".join(run[i:j]) for i in range(len(run))
+                      for j in range(i + shortest, min(len(run), i + (longest or len(run))) + 1)}
         run = []
     return found
