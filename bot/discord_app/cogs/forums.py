@@ -7,8 +7,9 @@ solved. Every post's question is logged with the post, and the log is read befor
 restarted bot, or an event that comes twice, never answers a post twice.
 
 A post's first message is recognised as Discord makes it: its id is the post's (the thread's) id.
-A thread announced as newly created in a help forum also takes its owner's first message, so a post
-whose starter message came some other way is still answered.
+A thread announced as newly created in a help forum also takes its owner's first message, whether it
+came before the announcement (to a channel not known yet) or after, so a post whose starter message
+came some other way is still answered.
 """
 
 from __future__ import annotations
@@ -68,9 +69,14 @@ class Forums(commands.Cog):
         if await self.help_forum(thread) is None:
             return
         _remember(self._announced, thread.id)
-        starter = thread.starter_message  # arrived first: its channel was not known when it came
+        starter = thread.starter_message or self.owners_message(thread)  # came first, to a channel not yet known
         if starter is not None:
             await self.answer_post(thread, starter)
+
+    def owners_message(self, thread: discord.Thread) -> discord.Message | None:
+        """The thread owner's earliest message in it that this process has seen, if any."""
+        mine = [m for m in self.bot.cached_messages if m.channel.id == thread.id and m.author.id == thread.owner_id]
+        return min(mine, key=lambda m: m.id, default=None)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
