@@ -3,11 +3,14 @@ author's or an admin's; declined posts wait in /kb stats; and a restart never an
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 
 from bot import create_bot
+from bot.discord_app.cogs.forums import starts_help_forum_post
+from bot.discord_app.forum_buttons import SolvedButton
 from bot.store import UP
 from tests.discord.conftest import SYRIA, arrange_world, buttons, embed_text, flushed
 from tests.discord.forum_posts import (
@@ -321,3 +324,47 @@ async def test_a_failure_while_answering_gets_an_apology_and_escapes_nothing(wor
     thread = await post(env, forum, world.member, "Syria", SYRIA)
     [apology] = bot_messages(env, thread)
     assert apology.content.startswith("Sorry, something went wrong on my side.")
+
+
+# As in test_resilience: with a 1-second settle timeout, the bot's 1.5-second "still working" timer waits for
+# env.advance_time() like every longer timer.
+@pytest.mark.simcord(settle_timeout=1.0)
+async def test_solved_is_acknowledged_within_discords_three_seconds_when_tagging_is_slow(world, monkeypatch):
+    env = world.env
+    forum = await named_forum(world, tags=["Solved"])
+    thread = await post(env, forum, world.member, "Syria", SYRIA)
+    discord_api = asyncio.get_running_loop().create_future()
+    apply_tag = SolvedButton.apply_tag
+
+    async def slow_tag(*args):
+        await env.external_wait(discord_api, reason="a slow Discord API")
+        return await apply_tag(*args)
+
+    monkeypatch.setattr(SolvedButton, "apply_tag", staticmethod(slow_tag))
+    result = await world.member.click(answer_in(env, thread), label="Solved")
+    assert not result.acknowledged
+    await env.advance_time(2)
+    assert result.acknowledged and result.deferred  # "thinking…" before the 3 seconds are up
+
+    discord_api.set_result(None)
+    await env.settle()
+    assert result.response.content == "✅ bob marked this post as solved."
+    assert applied_tags(env, thread) == [tag_id(env, forum, "Solved")]
+    assert env.errors == []
+
+
+async def test_the_first_message_of_a_help_forum_post_is_told_apart_for_other_ways_of_asking(world):
+    env = world.env
+    forum = await named_forum(world)
+    chat = await help_forum(env, world.guild, "chat")
+    thread = await post(env, forum, world.member, "Syria", SYRIA)
+    await world.member.send(thread, "And Iran?")
+    elsewhere = await post(env, chat, world.member, "Syria", SYRIA)
+    server = await env.bot.server_settings.get(world.guild.id)
+
+    starter, follow_up = [m.id for m in thread.history() if m.author.id == world.member.id]
+    seen = {m.id: m for m in env.bot.cached_messages}  # as the bot received them
+    assert starts_help_forum_post(seen[starter], server)
+    assert not starts_help_forum_post(seen[follow_up], server)
+    assert not starts_help_forum_post(seen[elsewhere.id], server)
+    assert not starts_help_forum_post(seen[starter], None)

@@ -28,7 +28,7 @@ from bot.discord_app.forum_buttons import SolvedButton, forum_answer_view
 from bot.discord_app.interactions import APOLOGY
 from bot.discord_app.store_reads import bounded_read
 from bot.render.answer_embeds import answer_embed
-from bot.store import StoreError
+from bot.store import GuildSettings, StoreError
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
@@ -45,6 +45,14 @@ def post_question(title: str, text: str) -> str:
     if title and text and title[-1] not in ".?!:":
         title += ":"
     return " ".join(part for part in (title, text) if part)[:MAX_QUESTION_CHARS]
+
+
+def starts_help_forum_post(message: discord.Message, server: GuildSettings | None) -> bool:
+    """Whether ``message`` is the first message of a post in one of its server's help forums: this cog answers
+    it, so other ways of asking (an @mention in it) should leave it alone."""
+    channel = message.channel
+    return isinstance(channel, discord.Thread) and server is not None and message.id == channel.id \
+        and channel.parent_id in server.forum_channel_ids
 
 
 class Forums(commands.Cog):
