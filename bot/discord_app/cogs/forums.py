@@ -28,7 +28,7 @@ from bot.discord_app.forum_buttons import SolvedButton, forum_answer_view
 from bot.discord_app.interactions import APOLOGY
 from bot.discord_app.store_reads import bounded_read
 from bot.render.answer_embeds import answer_embed
-from bot.store import GuildSettings, StoreError
+from bot.store import GuildSettings
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
@@ -122,7 +122,7 @@ class Forums(commands.Cog):
             return False
         try:
             return await bounded_read(store.post_question(post_id)) is not None
-        except (StoreError, TimeoutError) as exc:
+        except Exception as exc:  # StoreError, TimeoutError: a post left unanswered would be worse
             log.info("Cannot tell whether post %s was answered before; answering it: %s", post_id, exc)
             return False
 
