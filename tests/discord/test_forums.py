@@ -231,6 +231,13 @@ async def test_the_cooldown_holds_for_posts(world, monkeypatch):
     await env.advance_time(60)
     third = await post(env, forum, world.member, "Syria", SYRIA)
     assert answer_in(env, third).embeds
+    # one limit for every way of asking: a post, then /ask
+    asked = await world.member.slash(world.channel, "ask", question=SYRIA)
+    assert asked.ephemeral and asked.response.content.startswith("One moment, please")
+    await env.advance_time(60)
+    await world.admin.slash(world.channel, "ask", question=SYRIA)
+    fourth = await post(env, forum, world.admin, "Syria", SYRIA)
+    assert answer_in(env, fourth).content.startswith("One moment, please")
 
 
 async def test_a_forum_in_one_server_never_sees_another_servers_collection(world):

@@ -60,9 +60,16 @@ class Forums(commands.Cog):
 
     def __init__(self, bot: KnowledgeBot):
         self.bot = bot
-        self.cooldown = QuestionCooldown(bot.settings.cooldown_questions, bot.settings.cooldown_seconds)
+        self._own_cooldown = QuestionCooldown(bot.settings.cooldown_questions, bot.settings.cooldown_seconds)
         self._announced: OrderedDict[int, None] = OrderedDict()  # new posts whose starter is still to come
         self._taken: OrderedDict[int, None] = OrderedDict()  # posts this process answers or has answered
+
+    @property
+    def cooldown(self) -> QuestionCooldown:
+        """The asking cog's cooldown, so a post and a ``/ask`` count against the same limit (this cog's own
+        when there is no asking cog)."""
+        asking = getattr(self.bot.get_cog("Ask"), "cooldown", None)
+        return asking if isinstance(asking, QuestionCooldown) else self._own_cooldown
 
     async def help_forum(self, channel: object) -> discord.Thread | None:
         """``channel`` if it is a post in one of its server's help forums."""
