@@ -21,7 +21,7 @@ from bot.render.discord_text import (
     join_within,
     trim,
 )
-from bot.store import EVERYWHERE, GuildSettings, Stats, StoreHealth
+from bot.store import EVERYWHERE, GuildSettings, Stats, StoreHealth, UnansweredPost
 
 OK_COLOUR = discord.Colour.green()
 FAILED_COLOUR = discord.Colour.red()
@@ -154,7 +154,7 @@ def memory_line(health: StoreHealth) -> str:
 def settings_embed(server_name: str, server: GuildSettings, *, env_channels: frozenset[int], reads_messages: bool,
                    questions: int, default_cooldown: float, changes: Sequence[str] = (),
                    notes: Sequence[str] = ()) -> discord.Embed:
-    """``/kb settings``: a server's answer channels, public or private answers, and cooldown.
+    """``/kb settings``: a server's answer channels, help forums, public or private answers, and cooldown.
 
     ``changes`` say what this command changed, ``notes`` what it could not or need not change.
     """
@@ -164,8 +164,8 @@ def settings_embed(server_name: str, server: GuildSettings, *, env_channels: fro
         lines.append("Changed: " + "; ".join(changes) + ".")
     lines += list(notes)
     if not lines:
-        lines.append("Change them with this command's options: `add_channel`, `remove_channel`, `answers`, "
-                     "`cooldown`, `reset`.")
+        lines.append("Change them with this command's options: `add_channel`, `remove_channel`, `forum`, "
+                     "`remove_forum`, `answers`, `cooldown`, `reset`.")
     description = "\n".join(lines)
     embed = discord.Embed(title=f"Settings for {fit(server_name, 200)}", colour=ANSWER_COLOUR,
                           description=trim(description, DESCRIPTION_LIMIT))
@@ -180,6 +180,16 @@ def settings_embed(server_name: str, server: GuildSettings, *, env_channels: fro
             "operator must set `MESSAGE_CONTENT=on`, switch the intent on in the Developer Portal (Bot → "
             "Privileged Gateway Intents) and restart the bot. Until then, @mention the bot or use `/ask`."),
             inline=False)
+    if server.forum_channel_ids:
+        forums = _channel_list(tuple(server.forum_channel_ids))
+        embed.add_field(name="Help forums", value=join_within(forums, FIELD_VALUE_LIMIT - 300) + (
+            "\nEach new post is answered once, in its thread, from its title and first message; its author or an "
+            "admin can mark it solved. Posts the bot could not answer are listed in `/kb stats`."), inline=False)
+        if not reads_messages:
+            embed.add_field(name="⚠️ The bot reads only the titles of forum posts", value=(
+                "Discord's Message Content intent is off, so each post is answered from its title alone. The bot's "
+                "operator can set `MESSAGE_CONTENT=on`, switch the intent on in the Developer Portal and restart "
+                "the bot."), inline=False)
     embed.add_field(name="Answers", value=(
         "Public by default: everyone in the channel sees a `/ask` answer (`private: True` keeps one private)."
         if server.public_answers else
@@ -198,10 +208,13 @@ def _percent(share: float | None) -> str:
     return "–" if share is None else f"{share:.0%}"
 
 
-def stats_embed(stats: Stats, find_passage: Callable[[str], tuple[Document, Passage] | None]) -> discord.Embed:
-    """``/kb stats``: questions, answer rate, topics, the unanswered questions, feedback, excerpts voted down.
+def stats_embed(stats: Stats, find_passage: Callable[[str], tuple[Document, Passage] | None],
+                posts: Sequence[UnansweredPost] = ()) -> discord.Embed:
+    """``/kb stats``: questions, answer rate, topics, the unanswered questions and forum posts, feedback,
+    excerpts voted down.
 
-    ``find_passage`` gives the document and passage of a passage id, to name the excerpts voted down.
+    ``find_passage`` gives the document and passage of a passage id, to name the excerpts voted down;
+    ``posts`` are the help forums' posts the bot declined and nobody has marked solved.
     """
 
     def excerpt(passage_id: str) -> str:
@@ -223,6 +236,10 @@ def stats_embed(stats: Stats, find_passage: Callable[[str], tuple[Document, Pass
         lines = [f"{u.count}× {fit(u.text, 200)} ({discord.utils.format_dt(u.last_asked, 'R')})"
                  for u in stats.unanswered]
         embed.add_field(name="Unanswered questions: what to add to the knowledge base next",
+                        value=join_within(lines, FIELD_VALUE_LIMIT), inline=False)
+    if posts:
+        lines = [f"<#{p.post_id}> {fit(p.question, 150)} ({discord.utils.format_dt(p.asked_at, 'R')})" for p in posts]
+        embed.add_field(name="Unanswered forum posts: waiting for someone to answer them",
                         value=join_within(lines, FIELD_VALUE_LIMIT), inline=False)
     if stats.topics:
         embed.add_field(name="Busiest topics", value=join_within(

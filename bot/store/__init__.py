@@ -25,6 +25,7 @@ from bot.store.base import (
     GuildSettings,
     LoggedQuestion,
     PassageVotes,
+    PostQuestion,
     QuestionRecord,
     Scope,
     Stats,
@@ -32,6 +33,7 @@ from bot.store.base import (
     StoredDocument,
     StoreError,
     StoreHealth,
+    UnansweredPost,
     UnansweredQuestion,
     UserHasher,
     Vote,
@@ -39,9 +41,9 @@ from bot.store.base import (
 from bot.store.sqlite import SQLiteStore
 
 __all__ = ["DOWN", "EVERYWHERE", "UP", "CollectionFull", "Count", "ForgottenGuild", "GuildSettings", "LoggedQuestion",
-           "PassageVotes", "QuestionRecord", "ReloadRecord", "SQLiteStore", "Scope", "Stats", "Store", "StoreError",
-           "StoreHealth", "StoredDocument", "UnansweredQuestion", "UserHasher", "Vote", "load_salt", "open_store",
-           "store_from_settings"]
+           "PassageVotes", "PostQuestion", "QuestionRecord", "ReloadRecord", "SQLiteStore", "Scope", "Stats", "Store",
+           "StoreError", "StoreHealth", "StoredDocument", "UnansweredPost", "UnansweredQuestion", "UserHasher", "Vote",
+           "load_salt", "open_store", "store_from_settings"]
 
 log = logging.getLogger("bot.store")
 SALT_FILE = "hash_salt"

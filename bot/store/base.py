@@ -113,6 +113,37 @@ class GuildSettings:
     public_answers: bool = True
     cooldown_seconds: float | None = None  # None: COOLDOWN_SECONDS
     updated_at: datetime | None = field(default=None, compare=False)
+    forum_channel_ids: frozenset[int] = frozenset()  # help forums: each new post there is answered
+
+
+@dataclass(frozen=True)
+class PostQuestion:
+    """The question a forum post asked (its title and first message), logged with the post it came from."""
+
+    post_id: int  # the post's thread
+    question: QuestionRecord
+
+    @property
+    def guild_id(self) -> int | None:
+        return self.question.guild_id
+
+
+@dataclass(frozen=True)
+class SolvedPost:
+    """A forum post marked solved by its author or an admin."""
+
+    post_id: int
+    guild_id: int
+    solved_at: datetime
+
+
+@dataclass(frozen=True)
+class UnansweredPost:
+    """A forum post the knowledge base could not answer and nobody has marked solved: for someone to answer."""
+
+    post_id: int
+    question: str
+    asked_at: datetime
 
 
 @dataclass(frozen=True)
@@ -326,6 +357,24 @@ class Store(Protocol):
     async def get_guild_settings(self, guild_id: int) -> GuildSettings: ...
 
     async def question(self, question_id: str) -> QuestionRecord | None: ...
+
+    def record_post_question(self, *, post_id: int, question: str, answered: bool, passage_ids: Sequence[str],
+                             latency_ms: float, guild_id: int, user_id: int, at: datetime | None = None) -> str:
+        """Log a forum post's question (its channel is the post); a second one for the same post is not kept."""
+        ...
+
+    def mark_post_solved(self, post_id: int, guild_id: int, *, at: datetime | None = None) -> None:
+        """Note that a forum post is solved: it leaves the unanswered posts."""
+        ...
+
+    async def post_question(self, post_id: int) -> QuestionRecord | None:
+        """The question logged for a forum post, None if the bot never answered it (or the log has expired)."""
+        ...
+
+    async def unanswered_posts(self, guild_id: int, days: float = 30, now: datetime | None = None
+                               ) -> tuple[UnansweredPost, ...]:
+        """A server's forum posts of the last ``days`` the bot declined and nobody marked solved, newest first."""
+        ...
 
     async def votes(self, question_id: str) -> tuple[Vote, ...]: ...
 

@@ -111,6 +111,16 @@ STEPS: tuple[Migration, ...] = (
         );
         $COUNTER
     """),
+    Migration(6, "forum posts", """
+        -- The help forums whose new posts the bot answers (/kb settings forum:); NULL: none.
+        ALTER TABLE guild_settings ADD COLUMN forum_channel_ids $ID_LIST;
+
+        -- A forum post's question is logged like any other, with the post (its thread's id): one per post, so
+        -- a restarted bot never answers a post twice. solved_at: when its author or an admin pressed Solved.
+        ALTER TABLE questions ADD COLUMN post_id BIGINT;
+        ALTER TABLE questions ADD COLUMN solved_at $TIME;
+        CREATE UNIQUE INDEX questions_by_post ON questions (post_id) WHERE post_id IS NOT NULL;
+    """),
 )
 
 SQLITE_TYPES = {

@@ -27,10 +27,13 @@ from bot.store.base import (
     GuildSettings,
     LoggedQuestion,
     PassageVotes,
+    PostQuestion,
     QuestionRecord,
     Scope,
+    SolvedPost,
     Stats,
     StoredDocument,
+    UnansweredPost,
     Vote,
     as_utc,
     utcnow,
@@ -38,7 +41,7 @@ from bot.store.base import (
 from bot.store.stats import busiest_topics, unanswered_questions
 
 log = logging.getLogger("bot.store")
-Record = QuestionRecord | Vote | GuildSettings | ReloadRecord
+Record = QuestionRecord | PostQuestion | SolvedPost | Vote | GuildSettings | ReloadRecord
 TOP = 10  # rows in each "most …" list of the stats
 IN_CHUNK = 500  # ids per IN (…) list: SQLite caps the number of parameters
 
@@ -75,15 +78,17 @@ def _document_id(passage_id: str) -> str:
     return passage_id.split("#", 1)[0]
 
 
-async def insert_question(s: Session, q: QuestionRecord) -> None:
+async def insert_question(s: Session, q: QuestionRecord, post_id: int | None = None) -> None:
+    """A question and its cited passages. A forum post's (``post_id``) is kept once: the first one logged
+    for the post stays (ON CONFLICT covers the post's unique index too)."""
     inserted = await s.execute(
-        "INSERT INTO questions (id, asked_at, guild_id, channel_id, asker_hash, question, answered, latency_ms) "
-        "VALUES (:id, :asked_at, :guild_id, :channel_id, :asker_hash, :question, :answered, :latency_ms) "
-        + s.on_repeat,
+        "INSERT INTO questions (id, asked_at, guild_id, channel_id, asker_hash, question, answered, latency_ms, "
+        "post_id) VALUES (:id, :asked_at, :guild_id, :channel_id, :asker_hash, :question, :answered, :latency_ms, "
+        ":post_id) " + (s.on_repeat if post_id is None else "ON CONFLICT DO NOTHING"),
         id=q.id, asked_at=q.asked_at, guild_id=q.guild_id, channel_id=q.channel_id, asker_hash=q.asker_hash,
-        question=q.question, answered=q.answered, latency_ms=q.latency_ms)
+        question=q.question, answered=q.answered, latency_ms=q.latency_ms, post_id=post_id)
     if not inserted:
-        return  # written by an attempt whose COMMIT went unanswered
+        return  # written by an attempt whose COMMIT went unanswered, or the post's question is logged already
     await s.execute_many(
         "INSERT INTO question_passages (question_id, position, passage_id, document_id) "
         "VALUES (:question_id, :position, :passage_id, :document_id)",
@@ -105,13 +110,19 @@ async def upsert_vote(s: Session, v: Vote) -> None:
 
 async def upsert_guild_settings(s: Session, g: GuildSettings) -> None:
     await s.execute(
-        "INSERT INTO guild_settings (guild_id, answer_channel_ids, public_answers, cooldown_seconds, updated_at) "
-        "VALUES (:guild_id, :channels, :public_answers, :cooldown_seconds, :updated_at) "
+        "INSERT INTO guild_settings (guild_id, answer_channel_ids, public_answers, cooldown_seconds, updated_at, "
+        "forum_channel_ids) VALUES (:guild_id, :channels, :public_answers, :cooldown_seconds, :updated_at, :forums) "
         "ON CONFLICT (guild_id) DO UPDATE SET answer_channel_ids = excluded.answer_channel_ids, "
         "public_answers = excluded.public_answers, cooldown_seconds = excluded.cooldown_seconds, "
-        "updated_at = excluded.updated_at",
+        "updated_at = excluded.updated_at, forum_channel_ids = excluded.forum_channel_ids",
         guild_id=g.guild_id, channels=None if g.answer_channel_ids is None else sorted(g.answer_channel_ids),
-        public_answers=g.public_answers, cooldown_seconds=g.cooldown_seconds, updated_at=g.updated_at or utcnow())
+        public_answers=g.public_answers, cooldown_seconds=g.cooldown_seconds, updated_at=g.updated_at or utcnow(),
+        forums=sorted(g.forum_channel_ids) or None)
+
+
+async def mark_solved(s: Session, p: SolvedPost) -> None:
+    await s.execute("UPDATE questions SET solved_at = :solved_at WHERE post_id = :post_id AND guild_id = :guild_id "
+                    "AND solved_at IS NULL", solved_at=p.solved_at, post_id=p.post_id, guild_id=p.guild_id)
 
 
 async def insert_reload(s: Session, r: ReloadRecord) -> None:
@@ -135,6 +146,10 @@ async def write_records(s: Session, records: Iterable[Record]) -> None:
         match record:
             case QuestionRecord():
                 await insert_question(s, record)
+            case PostQuestion():
+                await insert_question(s, record.question, record.post_id)
+            case SolvedPost():
+                await mark_solved(s, record)
             case Vote():
                 await upsert_vote(s, record)
             case GuildSettings():
@@ -262,13 +277,25 @@ async def select_votes(s: Session, question_id: str) -> tuple[Vote, ...]:
 
 
 async def select_guild_settings(s: Session, guild_id: int) -> GuildSettings | None:
-    rows = await s.fetch("SELECT guild_id, answer_channel_ids, public_answers, cooldown_seconds, updated_at "
-                         "FROM guild_settings WHERE guild_id = :guild_id", guild_id=guild_id)
+    rows = await s.fetch("SELECT guild_id, answer_channel_ids, public_answers, cooldown_seconds, updated_at, "
+                         "forum_channel_ids FROM guild_settings WHERE guild_id = :guild_id", guild_id=guild_id)
     if not rows:
         return None
-    guild, channels, public, cooldown, updated_at = rows[0]
+    guild, channels, public, cooldown, updated_at, forums = rows[0]
     return GuildSettings(guild, None if channels is None else frozenset(_list(channels)), bool(public), cooldown,
-                         _when(updated_at))
+                         _when(updated_at), frozenset(_list(forums)) if forums is not None else frozenset())
+
+
+async def select_post_question_id(s: Session, post_id: int) -> str | None:
+    rows = await s.fetch("SELECT id FROM questions WHERE post_id = :post_id", post_id=post_id)
+    return rows[0][0] if rows else None
+
+
+async def select_unanswered_posts(s: Session, guild_id: int, since: datetime) -> tuple[UnansweredPost, ...]:
+    rows = await s.fetch("SELECT post_id, question, asked_at FROM questions WHERE guild_id = :guild_id "
+                         "AND post_id IS NOT NULL AND NOT answered AND solved_at IS NULL AND asked_at >= :since "
+                         "ORDER BY asked_at DESC, post_id DESC", guild_id=guild_id, since=as_utc(since))
+    return tuple(UnansweredPost(int(r[0]), r[1], _when(r[2])) for r in rows)
 
 
 def _reload_record(row: Sequence[Any]) -> ReloadRecord:

@@ -27,12 +27,15 @@ from bot.store.base import (
     ForgottenGuild,
     GuildSettings,
     LoggedQuestion,
+    PostQuestion,
     QuestionRecord,
     Scope,
+    SolvedPost,
     Stats,
     StoredDocument,
     StoreError,
     StoreHealth,
+    UnansweredPost,
     UserHasher,
     Vote,
     as_utc,
@@ -187,6 +190,18 @@ class SQLStore:
         self._queue(record)
         return record.id
 
+    def record_post_question(self, *, post_id: int, question: str, answered: bool, passage_ids: Sequence[str],
+                             latency_ms: float, guild_id: int, user_id: int, at: datetime | None = None) -> str:
+        record = QuestionRecord(
+            id=new_id(), asked_at=self._now(at), guild_id=guild_id, channel_id=post_id,
+            asker_hash=self.hash_user(user_id), question=question, answered=answered,
+            passage_ids=tuple(passage_ids), latency_ms=round(latency_ms))
+        self._queue(PostQuestion(post_id, record))
+        return record.id
+
+    def mark_post_solved(self, post_id: int, guild_id: int, *, at: datetime | None = None) -> None:
+        self._queue(SolvedPost(post_id, guild_id, self._now(at)))
+
     def record_feedback(self, question_id: str, user_id: int, vote: int, *, at: datetime | None = None) -> None:
         if vote not in (1, -1):
             raise ValueError(f"a vote is +1 or -1, not {vote!r}")
@@ -225,6 +240,15 @@ class SQLStore:
     async def question(self, question_id: str) -> QuestionRecord | None:
         found = await self._read(lambda s: q.select_questions(s, "q.id = :id", {"id": question_id}))
         return found[0].question if found else None
+
+    async def post_question(self, post_id: int) -> QuestionRecord | None:
+        question_id = await self._read(lambda s: q.select_post_question_id(s, post_id))
+        return None if question_id is None else await self.question(question_id)
+
+    async def unanswered_posts(self, guild_id: int, days: float = 30, now: datetime | None = None
+                               ) -> tuple[UnansweredPost, ...]:
+        since = self._now(now) - timedelta(days=days)
+        return await self._read(lambda s: q.select_unanswered_posts(s, guild_id, since))
 
     async def votes(self, question_id: str) -> tuple[Vote, ...]:
         return await self._read(lambda s: q.select_votes(s, question_id))

@@ -1,4 +1,4 @@
-"""``/kb settings``: this server's answer channels, public or private answers, and cooldown."""
+"""``/kb settings``: this server's answer channels, help forums, public or private answers, and cooldown."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from discord import app_commands
 
 from bot.discord_app.access import REQUIRED_PERMISSIONS
 from bot.discord_app.admin.targets import refuse
+from bot.discord_app.forum_buttons import solved_tag
 from bot.discord_app.interactions import guard, reply
 from bot.render.admin_embeds import settings_embed
 from bot.store import GuildSettings
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
 class SettingsCommands:
     bot: KnowledgeBot
 
-    @app_commands.command(name="settings",
-                          description="This server's answer channels, public or private answers, and cooldown")
+    @app_commands.command(name="settings", description="This server's answer channels, help forums, public or "
+                                                       "private answers, and cooldown")
     @app_commands.describe(add_channel="Answer question-like messages in this channel without a mention",
                            remove_channel="Stop answering there without a mention",
+                           forum="A help forum: each new post there is answered once, in its thread",
+                           remove_forum="Stop answering new posts in this forum",
                            answers="Whether /ask answers are public or private unless the asker chooses",
                            cooldown="Seconds in which each member may ask COOLDOWN_QUESTIONS questions (0: off)",
                            reset="Go back to the bot's defaults")
@@ -32,12 +35,14 @@ class SettingsCommands:
         answers=[app_commands.Choice(name="public: everyone in the channel sees them", value="public"),
                  app_commands.Choice(name="private: only the asker sees them", value="private")],
         reset=[app_commands.Choice(name="answer channels", value="channels"),
+               app_commands.Choice(name="help forums", value="forums"),
                app_commands.Choice(name="public or private answers", value="answers"),
                app_commands.Choice(name="cooldown", value="cooldown"),
                app_commands.Choice(name="everything", value="everything")])
     async def settings(self, interaction: discord.Interaction,
                        add_channel: discord.TextChannel | discord.ForumChannel | None = None,
                        remove_channel: discord.TextChannel | discord.ForumChannel | None = None,
+                       forum: discord.ForumChannel | None = None, remove_forum: discord.ForumChannel | None = None,
                        answers: str | None = None, cooldown: app_commands.Range[float, 0, 86400] | None = None,
                        reset: str | None = None) -> None:
         async with guard(interaction, "/kb settings"):
@@ -48,6 +53,7 @@ class SettingsCommands:
             current = await self.bot.server_settings.get(guild.id) or GuildSettings(guild.id)
             new, changes, notes = self.changed_settings(current, guild, add_channel, remove_channel, answers,
                                                         cooldown, reset)
+            new = self.changed_forums(new, guild, forum, remove_forum, reset, changes, notes)
             if new != current:
                 self.bot.server_settings.set(replace(new, updated_at=None))
             await reply(interaction, ephemeral=True, embed=settings_embed(
@@ -99,6 +105,60 @@ class SettingsCommands:
             server = replace(server, cooldown_seconds=cooldown)
             changes.append("no cooldown" if cooldown <= 0 else f"cooldown {cooldown:g} seconds")
         return server, changes, notes
+
+    def changed_forums(self, server: GuildSettings, guild: discord.Guild, forum: discord.ForumChannel | None,
+                       remove_forum: discord.ForumChannel | None, reset: str | None, changes: list[str],
+                       notes: list[str]) -> GuildSettings:
+        """The settings with this command's help forums; what it did goes in ``changes`` and ``notes``.
+
+        A help forum is no answer channel as well: its posts would be answered twice."""
+        forums = set(server.forum_channel_ids)
+        if reset in ("forums", "everything") and forums:
+            forums.clear()
+            changes.append("no help forums")
+        if forum is not None:
+            if forum.id in forums:
+                notes.append(f"{forum.mention} is already a help forum.")
+            else:
+                forums.add(forum.id)
+                changes.append(f"new posts in {forum.mention} are answered")
+                notes += self.forum_notes(guild, forum)
+            channels = server.answer_channel_ids or frozenset()
+            if forum.id in channels:
+                server = replace(server, answer_channel_ids=frozenset(channels - {forum.id}) or None)
+                changes.append(f"{forum.mention} is no longer an answer channel (its posts are answered once)")
+            elif forum.id in self.bot.settings.ask_channel_ids:
+                notes.append(f"⚠️ {forum.mention} is also in `ASK_CHANNEL_IDS`: the bot's operator should remove it "
+                             "there, or posts that look like questions are answered twice.")
+        if remove_forum is not None:
+            if remove_forum.id in forums:
+                forums.discard(remove_forum.id)
+                changes.append(f"new posts in {remove_forum.mention} are no longer answered")
+            else:
+                notes.append(f"{remove_forum.mention} was not a help forum.")
+        channels = server.answer_channel_ids or frozenset()
+        for both in sorted(channels & forums):  # made an answer channel by this very command
+            server = replace(server, answer_channel_ids=frozenset(channels - forums) or None)
+            notes.append(f"<#{both}> is a help forum, so it is no answer channel too: its posts are answered once.")
+            changes[:] = [c for c in changes if not (f"<#{both}>" in c and "answered without a mention" in c)]
+        return replace(server, forum_channel_ids=frozenset(forums))
+
+    @staticmethod
+    def forum_notes(guild: discord.Guild, forum: discord.ForumChannel) -> list[str]:
+        """What keeps the bot from answering in a forum, and what "Solved" does there."""
+        have = forum.permissions_for(guild.me)
+        names = {"view_channel": "View Channel", "send_messages_in_threads": "Send Messages in Threads",
+                 "embed_links": "Embed Links", "read_message_history": "Read Message History"}
+        missing = ", ".join(label for flag, label in names.items() if not getattr(have, flag))
+        notes = [f"⚠️ The bot cannot answer in {forum.mention} yet: it needs {missing} there."] if missing else []
+        tag = solved_tag(forum)
+        if tag is None:
+            notes.append(f"{forum.mention} has no tag named Solved or Resolved: the Solved button notes a post as "
+                         "solved without tagging it.")
+        elif not have.manage_threads:
+            notes.append(f"⚠️ To apply the {tag.name} tag when a post is solved, the bot needs Manage Threads in "
+                         f"{forum.mention}.")
+        return notes
 
     @staticmethod
     def missing_permissions(guild: discord.Guild, channel: discord.abc.GuildChannel) -> str:

@@ -12,7 +12,7 @@ from bot.discord_app.interactions import guard, reply, respond_in_time
 from bot.discord_app.store_reads import write_pending_before_reading
 from bot.render.admin_embeds import stats_embed
 from bot.render.discord_text import fit
-from bot.store import Stats, Store, StoreError
+from bot.store import Stats, Store, StoreError, UnansweredPost
 
 if TYPE_CHECKING:
     from bot.discord_app.bot import KnowledgeBot
@@ -33,16 +33,17 @@ class StatsCommands:
                 await reply(interaction, ephemeral=True, content="The bot keeps no question log here.")
                 return
             try:  # this server's records only: the scope is its id, never EVERYWHERE
-                stats = await respond_in_time(interaction, self.read_stats(store, interaction.guild_id, days),
-                                              ephemeral=True)
+                stats, posts = await respond_in_time(interaction, self.read_stats(store, interaction.guild_id, days),
+                                                     ephemeral=True)
             except StoreError as exc:
                 await reply(interaction, ephemeral=True, content=(
                     f"The question log cannot be read right now ({fit(exc.reason, 500)}). Questions are still "
                     "answered and logged as soon as it is back; try again later."))
                 return
             passage = self.bot.engine_for(interaction.guild_id).passage  # this server's documents only
-            await reply(interaction, ephemeral=True, embed=stats_embed(stats, passage))
+            await reply(interaction, ephemeral=True, embed=stats_embed(stats, passage, posts))
 
-    async def read_stats(self, store: Store, guild_id: int, days: int) -> Stats:
+    async def read_stats(self, store: Store, guild_id: int, days: int) -> tuple[Stats, tuple[UnansweredPost, ...]]:
+        """The server's stats, and its help forums' posts still unanswered."""
         await write_pending_before_reading(store)  # the questions asked a moment ago count too
-        return await store.stats(guild_id, days=days)
+        return await store.stats(guild_id, days=days), await store.unanswered_posts(guild_id, days=days)
