@@ -6,6 +6,8 @@
   is a short hash of the passage id, whose length has no bound while a custom id must fit in 100 characters.
 - 👍 / 👎 (``kb:vote:<question id>:up|down``) record the clicker's vote on the answer in the question log:
   one vote per person per answer; clicking the other one changes it.
+- "Continue in a thread" (``kb:thread``) starts a thread on a public answer, named after its question, where
+  follow-up questions are answered (cogs/threads.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import discord
 
 from bot.answers import Answer
 from bot.discord_app.interactions import guard, reply, respond_in_time
+from bot.discord_app.threads import AUTO_ARCHIVE_MINUTES, can_start_thread, thread_name, welcome
 from bot.library import passage_ref
 from bot.render.answer_embeds import answer_embed, paragraph_embed
 from bot.render.titles import keeps_question, question_from_title
@@ -137,31 +140,77 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
             await reply(interaction, ephemeral=True, content=text)
 
 
+class ContinueInThreadButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kb:thread"):
+    """Starts a thread on the answer it is under, where each message is a follow-up question."""
+
+    def __init__(self, row: int | None = None):
+        super().__init__(discord.ui.Button(label="Continue in a thread", emoji="🧵", row=row,
+                                           style=discord.ButtonStyle.secondary, custom_id="kb:thread"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str], /) -> ContinueInThreadButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = cast("KnowledgeBot", interaction.client)
+        async with guard(interaction, "Continue in a thread"):
+            message, channel = interaction.message, interaction.channel
+            if message is None or not can_start_thread(channel) or bot.user is None:
+                await reply(interaction, ephemeral=True, content="A thread can only start from an answer in a "
+                                                                 "server's text channel.")
+                return
+            existing = cast("discord.TextChannel", channel).get_thread(message.id)
+            if existing is not None:
+                await reply(interaction, ephemeral=True, content=f"The conversation goes on in {existing.mention}.")
+                return
+            question = question_from_title(message.embeds[0].title if message.embeds else None)
+            try:
+                thread = await respond_in_time(interaction, message.create_thread(
+                    name=thread_name(question), auto_archive_duration=AUTO_ARCHIVE_MINUTES), ephemeral=True)
+                await thread.send(welcome(bot.user, bot.intents.message_content))
+            except discord.Forbidden:
+                await reply(interaction, ephemeral=True, content=(
+                    "I may not start threads in this channel: a server admin can give me the Create Public "
+                    "Threads permission here. Meanwhile, mention me with your follow-up question."))
+                return
+            await reply(interaction, ephemeral=True, content=f"Started {thread.mention}: ask your follow-up "
+                                                             "questions there.")
+
+
 BUTTONS_PER_ROW = 5
-DYNAMIC_ITEMS = (MoreExcerptsButton, FullParagraphButton, FeedbackButton)  # for bot.add_dynamic_items
+DYNAMIC_ITEMS = (MoreExcerptsButton, FullParagraphButton, FeedbackButton,
+                 ContinueInThreadButton)  # for bot.add_dynamic_items
 
 
-def answer_view(answer: Answer, limit: int, question_id: str | None = None) -> discord.ui.View | None:
+def answer_view(answer: Answer, limit: int, question_id: str | None = None, *,
+                thread: bool = False) -> discord.ui.View | None:
     """The buttons under an answer: more excerpts when there are more, full paragraph per excerpt, and,
-    on their own row below, 👍 / 👎 when the question was logged (``question_id``)."""
+    on their own row below, 👍 / 👎 when the question was logged (``question_id``) and "Continue in a
+    thread" when the answer can be (``thread``: public, in a server's text channel).
+
+    A follow-up's answer (read with earlier questions) offers no "More excerpts": its title alone would
+    be asked again without them."""
     if not answer.answered:
         return None
     view = discord.ui.View(timeout=None)
-    if answer.has_more and keeps_question(answer.question):
+    if answer.has_more and keeps_question(answer.question) and not answer.searched:
         view.add_item(MoreExcerptsButton(answer.offset + len(answer.excerpts), limit,
                                          question_digest(answer.question)))
     for excerpt in answer.excerpts:
         view.add_item(FullParagraphButton(excerpt.citation.number, passage_ref(excerpt.passage.id)))
+    # At most 1 + 10 buttons above (MAX_EXCERPTS): three rows; Discord allows five.
+    row = -(-len(view.children) // BUTTONS_PER_ROW)
     if question_id is not None:
-        # At most 1 + 10 buttons above (MAX_EXCERPTS): three rows; Discord allows five.
-        row = -(-len(view.children) // BUTTONS_PER_ROW)
         view.add_item(FeedbackButton(question_id, UP, row))
         view.add_item(FeedbackButton(question_id, DOWN, row))
+    if thread:
+        view.add_item(ContinueInThreadButton(row))
     return view
 
 
 async def reply_answer(interaction: discord.Interaction, answer: Answer, limit: int, *, ephemeral: bool = False,
-                       question_id: str | None = None) -> None:
+                       question_id: str | None = None, thread: bool = False) -> None:
     """The answer as an embed, with its buttons."""
     await reply(interaction, ephemeral=ephemeral, embed=answer_embed(answer),
-                view=answer_view(answer, limit, question_id))
+                view=answer_view(answer, limit, question_id, thread=thread))

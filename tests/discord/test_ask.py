@@ -33,7 +33,7 @@ async def test_ask_answers_with_quoted_cited_excerpts(world):
                              "David Kramer, The American Interest, July 6, 2017")
     assert embed.footer.text == "Excerpts 1–3"
     assert list(buttons(result.response)) == ["More excerpts", "Full paragraph [1]", "Full paragraph [2]",
-                                              "Full paragraph [3]", "Helpful", "Not helpful"]
+                                              "Full paragraph [3]", "Helpful", "Not helpful", "Continue in a thread"]
     # a public answer: everyone in the channel sees it
     assert result.response.id in [m.id for m in world.channel.history(viewer=world.admin)]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -16,6 +17,7 @@ from bot.answers import MAX_EXCERPTS, Answer
 from bot.discord_app.buttons import DYNAMIC_ITEMS, answer_view, reply_answer
 from bot.discord_app.cooldown import QuestionCooldown
 from bot.discord_app.interactions import APOLOGY, guard, reply, respond_in_time
+from bot.discord_app.threads import can_start_thread
 from bot.render.answer_embeds import answer_embed
 from bot.store import GuildSettings
 
@@ -79,7 +81,8 @@ class Ask(commands.Cog):
             question_id = self.record_question(
                 question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id, user_id=interaction.user.id)
-            await reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id)
+            await reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id,
+                               thread=not private and can_start_thread(interaction.channel))
 
     async def server_settings(self, interaction: discord.Interaction, private: bool | None) -> GuildSettings | None:
         """The server's settings for a /ask: from memory at once, or read in time for Discord's deadline.
@@ -131,7 +134,7 @@ class Ask(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot:
+        if message.author.bot or isinstance(message.channel, discord.Thread):  # threads: cogs/threads.py
             return
         started = time.perf_counter()
         guild_id = message.guild.id if message.guild else None
@@ -139,6 +142,13 @@ class Ask(commands.Cog):
         question = self.question_in(message, self.bot.server_settings.answer_channels(server))
         if question is None:
             return
+        await self.answer_message(message, question, server, started=started)
+
+    async def answer_message(self, message: discord.Message, question: str, server: GuildSettings | None, *,
+                             started: float, earlier: Sequence[str] = ()) -> None:
+        """Reply to a question asked in a message (``earlier``: the conversation's previous questions, in a
+        thread); within the asker's cooldown, logged, with the answer's buttons; an apology if it fails."""
+        guild_id = message.guild.id if message.guild else None
         try:
             wait = self.wait_time(guild_id, message.author.id, server)
             if wait:
@@ -146,11 +156,11 @@ class Ask(commands.Cog):
                                     mention_author=False)
                 return
             limit = self.bot.settings.excerpts
-            answer = await self.bot.ask(question, limit, guild_id=guild_id)
+            answer = await self.bot.ask(question, limit, guild_id=guild_id, earlier=earlier)
             question_id = self.record_question(
                 question=question, answer=answer, latency_ms=elapsed_ms(started), guild_id=guild_id,
                 channel_id=message.channel.id, user_id=message.author.id)
-            view = answer_view(answer, limit, question_id)
+            view = answer_view(answer, limit, question_id, thread=can_start_thread(message.channel))
             await message.reply(embed=answer_embed(answer), mention_author=False, **({"view": view} if view else {}))
         except Exception:
             log.exception("Answering message %s in channel %s failed", message.id, message.channel.id)
