@@ -37,8 +37,8 @@ from bot.store import Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.discord_app.cogs.ask", "bot.discord_app.cogs.threads", "bot.discord_app.cogs.sources",
-              "bot.discord_app.cogs.admin")
+EXTENSIONS = ("bot.discord_app.cogs.ask", "bot.discord_app.cogs.threads", "bot.discord_app.cogs.context_menu",
+              "bot.discord_app.cogs.sources", "bot.discord_app.cogs.admin")
 
 
 class KnowledgeTree(app_commands.CommandTree):

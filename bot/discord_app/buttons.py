@@ -8,6 +8,8 @@
   one vote per person per answer; clicking the other one changes it.
 - "Continue in a thread" (``kb:thread``) starts a thread on a public answer, named after its question, where
   follow-up questions are answered (cogs/threads.py).
+- "Post publicly" (``kb:share:<message id>``) posts a private answer from the message menu (cogs/context_menu.py)
+  as a reply to the message it answers, with the same buttons, naming who shared it.
 """
 
 from __future__ import annotations
@@ -178,16 +180,71 @@ class ContinueInThreadButton(discord.ui.DynamicItem[discord.ui.Button], template
                                                              "questions there.")
 
 
+class PostPubliclyButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kb:share:(?P<message>\d{1,20})"):
+    """Posts the private answer it is under as a reply to the message it answers; the button then goes away."""
+
+    def __init__(self, message_id: int, row: int | None = None):
+        super().__init__(discord.ui.Button(label="Post publicly", emoji="📣", style=discord.ButtonStyle.primary,
+                                           custom_id=f"kb:share:{message_id}", row=row))
+        self.message_id = message_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str], /) -> PostPubliclyButton:
+        return cls(int(match["message"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async with guard(interaction, "Post publicly"):
+            channel, private = interaction.channel, interaction.message
+            if private is None or not private.embeds or not isinstance(channel, discord.abc.Messageable):
+                await reply(interaction, ephemeral=True, content="This answer can no longer be posted: ask again.")
+                return
+            if not interaction.permissions.send_messages:
+                await reply(interaction, ephemeral=True, content="You cannot post in this channel.")
+                return
+            shared = shared_view(private.components, exclude=self.custom_id)
+            reference = discord.MessageReference(message_id=self.message_id, channel_id=channel.id,
+                                                 fail_if_not_exists=False)
+            try:
+                posted = await channel.send(f"Shared by {sharer(interaction.user)}", embed=private.embeds[0],
+                                            reference=reference, mention_author=False,
+                                            **({"view": shared} if shared else {}))
+            except discord.Forbidden:
+                await reply(interaction, ephemeral=True, content="I may not post in this channel.")
+                return
+            await interaction.response.edit_message(content=f"Posted: {posted.jump_url}",
+                                                    view=shared_view(private.components, exclude=self.custom_id))
+            interaction.extras["answered"] = True
+
+
+def sharer(user: discord.abc.User) -> str:
+    """Who shared an answer, named without a mention: a mention in a message lists the user even when it pings
+    no one."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(user.display_name))
+
+
+def shared_view(rows: list[discord.components.ActionRow], exclude: str) -> discord.ui.View | None:
+    """The buttons of a message again (their state is in their custom ids), without the one ``exclude`` names."""
+    view = discord.ui.View(timeout=None)
+    for number, row in enumerate(rows):
+        for child in row.children:
+            if isinstance(child, discord.components.Button) and child.custom_id and child.custom_id != exclude:
+                view.add_item(discord.ui.Button(label=child.label, emoji=child.emoji, style=child.style,
+                                                custom_id=child.custom_id, row=number))
+    return view if view.children else None
+
+
 BUTTONS_PER_ROW = 5
-DYNAMIC_ITEMS = (MoreExcerptsButton, FullParagraphButton, FeedbackButton,
-                 ContinueInThreadButton)  # for bot.add_dynamic_items
+DYNAMIC_ITEMS = (MoreExcerptsButton, FullParagraphButton, FeedbackButton, ContinueInThreadButton,
+                 PostPubliclyButton)  # for bot.add_dynamic_items
 
 
 def answer_view(answer: Answer, limit: int, question_id: str | None = None, *,
-                thread: bool = False) -> discord.ui.View | None:
+                thread: bool = False, shared_from: int | None = None) -> discord.ui.View | None:
     """The buttons under an answer: more excerpts when there are more, full paragraph per excerpt, and,
     on their own row below, 👍 / 👎 when the question was logged (``question_id``) and "Continue in a
-    thread" when the answer can be (``thread``: public, in a server's text channel).
+    thread" when the answer can be (``thread``: public, in a server's text channel), or "Post publicly"
+    for a private answer to the message ``shared_from``.
 
     A follow-up's answer (read with earlier questions) offers no "More excerpts": its title alone would
     be asked again without them."""
@@ -206,11 +263,13 @@ def answer_view(answer: Answer, limit: int, question_id: str | None = None, *,
         view.add_item(FeedbackButton(question_id, DOWN, row))
     if thread:
         view.add_item(ContinueInThreadButton(row))
+    if shared_from is not None:
+        view.add_item(PostPubliclyButton(shared_from, row))
     return view
 
 
 async def reply_answer(interaction: discord.Interaction, answer: Answer, limit: int, *, ephemeral: bool = False,
-                       question_id: str | None = None, thread: bool = False) -> None:
+                       question_id: str | None = None, thread: bool = False, shared_from: int | None = None) -> None:
     """The answer as an embed, with its buttons."""
     await reply(interaction, ephemeral=ephemeral, embed=answer_embed(answer),
-                view=answer_view(answer, limit, question_id, thread=thread))
+                view=answer_view(answer, limit, question_id, thread=thread, shared_from=shared_from))

@@ -65,24 +65,33 @@ class Ask(commands.Cog):
                   excerpts: app_commands.Range[int, 1, MAX_EXCERPTS] | None = None,
                   private: bool | None = None) -> None:
         async with guard(interaction, "/ask"):
-            started = time.perf_counter()
-            server = await self.server_settings(interaction, private)
-            wait = self.wait_time(interaction.guild_id, interaction.user.id, server)
-            if wait:
-                await reply(interaction, ephemeral=True,
-                            content=self.cooldown.message(wait, self.bot.server_settings.cooldown_seconds(server)))
-                return
-            if private is None:
-                private = server is not None and not server.public_answers
-            limit = excerpts or self.bot.settings.excerpts
-            text = canonical_question(question)
-            asking = self.bot.ask(text, limit, guild_id=interaction.guild_id)
-            answer = await respond_in_time(interaction, asking, ephemeral=private)
-            question_id = self.record_question(
-                question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id, user_id=interaction.user.id)
-            await reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id,
-                               thread=not private and can_start_thread(interaction.channel))
+            await self.answer_interaction(interaction, question, excerpts or self.bot.settings.excerpts, private)
+
+    async def answer_interaction(self, interaction: discord.Interaction, question: str, limit: int,
+                                 private: bool | None, *, shared_from: int | None = None) -> None:
+        """Answer a question asked through an interaction (``/ask``, the message menu): within the asker's
+        cooldown, logged, privately if asked (None: as the server chose), with the answer's buttons.
+
+        ``shared_from``: the message the question was taken from; a private answer then offers to post it
+        there publicly."""
+        started = time.perf_counter()
+        server = await self.server_settings(interaction, private)
+        wait = self.wait_time(interaction.guild_id, interaction.user.id, server)
+        if wait:
+            await reply(interaction, ephemeral=True,
+                        content=self.cooldown.message(wait, self.bot.server_settings.cooldown_seconds(server)))
+            return
+        if private is None:
+            private = server is not None and not server.public_answers
+        text = canonical_question(question)
+        asking = self.bot.ask(text, limit, guild_id=interaction.guild_id)
+        answer = await respond_in_time(interaction, asking, ephemeral=private)
+        question_id = self.record_question(
+            question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id, user_id=interaction.user.id)
+        await reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id,
+                           thread=not private and can_start_thread(interaction.channel),
+                           shared_from=shared_from if private else None)
 
     async def server_settings(self, interaction: discord.Interaction, private: bool | None) -> GuildSettings | None:
         """The server's settings for a /ask: from memory at once, or read in time for Discord's deadline.
