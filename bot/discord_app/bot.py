@@ -190,7 +190,8 @@ class KnowledgeBot(commands.Bot):
                   earlier: Sequence[str] = ()) -> Answer:
         """Answer from what the server ``guild_id`` sees (None: a direct message, the shared base only);
         ``earlier``: the conversation's previous questions (a thread), for a follow-up."""
-        return await asyncio.to_thread(self.engine_for(guild_id).ask, question, limit, offset, earlier=earlier)
+        follow_up = {"earlier": tuple(earlier)} if earlier else {}  # a question alone is asked as it always was
+        return await asyncio.to_thread(self.engine_for(guild_id).ask, question, limit, offset, **follow_up)
 
     async def reload_engine(self) -> ReloadReport:
         """Re-read the knowledge directory in a worker thread; the engine swaps the new index in atomically."""

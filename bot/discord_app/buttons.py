@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, cast
 import discord
 
 from bot.answers import Answer
+from bot.discord_app.installs import answering_guild
 from bot.discord_app.interactions import guard, reply, respond_in_time
 from bot.discord_app.threads import AUTO_ARCHIVE_MINUTES, can_start_thread, thread_name, welcome
 from bot.library import passage_ref
@@ -62,7 +63,7 @@ class MoreExcerptsButton(discord.ui.DynamicItem[discord.ui.Button],
                     "I can no longer tell which question this answer was for: please ask it again with `/ask`.",
                     ephemeral=True)
                 return
-            asking = bot.ask(question, self.limit, self.offset, guild_id=interaction.guild_id)
+            asking = bot.ask(question, self.limit, self.offset, guild_id=answering_guild(interaction))
             answer = await respond_in_time(interaction, asking, ephemeral=True)
             await reply_answer(interaction, answer, self.limit, ephemeral=True)
 
@@ -84,11 +85,12 @@ class FullParagraphButton(discord.ui.DynamicItem[discord.ui.Button],
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("KnowledgeBot", interaction.client)
         async with guard(interaction, "Full paragraph"):
-            found = await self.find_passage(bot, interaction.guild_id)
+            guild_id = answering_guild(interaction)
+            found = await self.find_passage(bot, guild_id)
             if found is None:
                 await interaction.response.send_message(
                     "That passage is not available here: it is not in the knowledge base this "
-                    f"{'server' if interaction.guild_id else 'conversation'} is answered from (it may have changed "
+                    f"{'server' if guild_id else 'conversation'} is answered from (it may have changed "
                     "since this answer). Please ask again.", ephemeral=True)
                 return
             document, passage = found
@@ -125,8 +127,8 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
     async def callback(self, interaction: discord.Interaction) -> None:
         votes = cast("KnowledgeBot", interaction.client).votes
         async with guard(interaction, "Feedback"):
-            if await respond_in_time(interaction, votes.asked_elsewhere(self.question_id, interaction.guild_id),
-                                     ephemeral=True):
+            asked_elsewhere = votes.asked_elsewhere(self.question_id, answering_guild(interaction))
+            if await respond_in_time(interaction, asked_elsewhere, ephemeral=True):
                 await reply(interaction, ephemeral=True, content=(
                     "That answer is not available here: it was given elsewhere, so a vote on it is not counted."))
                 return
