@@ -207,12 +207,15 @@ class PostPubliclyButton(discord.ui.DynamicItem[discord.ui.Button], template=r"k
             shared = shared_view(private.components, exclude=self.custom_id)
             reference = discord.MessageReference(message_id=self.message_id, channel_id=channel.id,
                                                  fail_if_not_exists=False)
+            posting = channel.send(f"Shared by {sharer(interaction.user)}", embed=private.embeds[0],
+                                   reference=reference, mention_author=False, **({"view": shared} if shared else {}))
             try:
-                posted = await channel.send(f"Shared by {sharer(interaction.user)}", embed=private.embeds[0],
-                                            reference=reference, mention_author=False,
-                                            **({"view": shared} if shared else {}))
+                posted = await respond_in_time(interaction, posting, ephemeral=True)
             except discord.Forbidden:
                 await reply(interaction, ephemeral=True, content="I may not post in this channel.")
+                return
+            if interaction.response.is_done():  # slow: "thinking…" was shown, the private answer stays as it was
+                await reply(interaction, ephemeral=True, content=f"Posted: {posted.jump_url}")
                 return
             await interaction.response.edit_message(content=f"Posted: {posted.jump_url}",
                                                     view=shared_view(private.components, exclude=self.custom_id))
