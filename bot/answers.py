@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.excerpts import Selection, Span, select_excerpt
+from bot.followups import FollowUp, read_followup
 from bot.knowledge.models import Document, KnowledgeBase, Passage
 from bot.search.analysis import acronyms, analyse
 from bot.search.index import SearchIndex
-from bot.search.query import ALIAS_WEIGHT, Query, QueryAnalyser
+from bot.search.query import ALIAS_WEIGHT, CONTEXT_WEIGHT, Query, QueryAnalyser
 from bot.search.stopwords import DOCUMENT_WORDS
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ class Answer:
     has_more: bool = False
     corrections: dict[str, str] = field(default_factory=dict)
     hint: str = ""
+    searched: tuple[str, ...] = ()  # a follow-up's topic words, earlier ones first (bot/followups.py)
 
     def to_json(self) -> dict:
         """The stable `--json` contract (docs/commands-and-settings.md)."""
@@ -165,6 +167,8 @@ class Coverage:
             weight = max(index.idf(t) for t in known) if word.known and known else index.max_idf
             if word.name and not word.known:
                 weight *= UNKNOWN_NAME_WEIGHT
+            if word.context:  # a follow-up must still be answered for what it asks now
+                weight *= CONTEXT_WEIGHT
             self.total += weight
             self.words.append((weight * (TYPO_CREDIT if word.correction else 1.0), word.terms, word.aliases))
 
@@ -296,9 +300,12 @@ def answer_from_metadata(kb: KnowledgeBase, query: Query) -> list[Excerpt]:
     """
     if not query.fields:
         return []
-    naming = [w for w in query.words if not w.field and w.word not in DOCUMENT_WORDS]
+    naming = [w for w in query.words if not w.field and w.word not in DOCUMENT_WORDS and not w.context]
     documents = [d for d in kb.documents
                  if all(any(t in _metadata_terms(d) for t in w.terms + w.aliases) for w in naming)]
+    earlier = [w for w in query.words if w.context]  # a follow-up ("who wrote it?"): the documents named before
+    named_before = [d for d in documents if any(t in _metadata_terms(d) for w in earlier for t in w.terms)]
+    documents = named_before or documents
     # The documents whose own title says most of what the question names come first ("the logging
     # howto": "Logging HOWTO" before "Logging Cookbook", which only lives in the howto folder).
     documents.sort(key=lambda d: -sum(any(t in analyse(d.title) for t in w.terms) for w in naming))
@@ -323,10 +330,14 @@ def corrected_text(query: Query) -> str:
 
 def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalyser, question: str, *,
                     limit: int = DEFAULT_EXCERPTS, offset: int = 0, hint: str = "",
-                    semantic: SemanticIndex | None = None) -> Answer:
-    """Answer from the knowledge base, or decline when nothing relevant is known."""
+                    semantic: SemanticIndex | None = None, earlier: Sequence[str] = ()) -> Answer:
+    """Answer from the knowledge base, or decline when nothing relevant is known.
+
+    ``earlier``: the conversation's previous questions, oldest first; a follow-up is read with them.
+    """
     limit = max(1, min(limit, MAX_EXCERPTS))
-    query = analyser.analyse(question)
+    followup = read_followup(analyser, question, earlier) if earlier else FollowUp(analyser.analyse(question))
+    query, searched = followup.query, followup.searched
     shown = question.strip()
     if not query.words:
         return Answer(shown, False, NOT_A_QUESTION, hint=hint)
@@ -334,14 +345,18 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
     if details:
         page = tuple(details[offset:offset + limit])
         if page:
-            return Answer(shown, True, "", page, offset, offset + limit < len(details), query.corrections, hint)
+            return Answer(shown, True, "", page, offset, offset + limit < len(details), query.corrections, hint,
+                          searched)
         return Answer(shown, False, "No more excerpts for this question.", offset=offset,
                       corrections=query.corrections, hint=hint)
     if semantic is None:
         ranked = rank_lexical(query, index, offset + limit + 1)
         answerable = bool(ranked) and ranked[0].coverage >= MIN_COVERAGE
     else:
-        candidates, best_body, best_any = rank_hybrid(query, index, semantic, corrected_text(query))
+        # The meaning stage reads the earlier words only when the question names nothing itself ("why?"):
+        # added to "and what about Venezuela?" they would make it mean the earlier question.
+        meaning = " ".join((corrected_text(query), *(() if followup.own else followup.carried)))
+        candidates, best_body, best_any = rank_hybrid(query, index, semantic, meaning)
         lexical_best = max(candidates, key=lambda c: (c.lexical, -c.position), default=None)
         lexical_ok = lexical_best is not None and lexical_best.lexical > 0 and lexical_best.coverage >= MIN_COVERAGE
         # Common words but no meaning match: declined; no shared words but a strong match: answered,
@@ -349,7 +364,7 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
         answerable = (lexical_ok and best_any >= MIN_SIMILARITY) or best_body >= STRONG_SIMILARITY
         ranked = fuse(candidates, LEXICAL_WEIGHT if lexical_ok else 0.0)
     if not answerable:
-        return Answer(shown, False, NOT_FOUND, corrections=query.corrections, hint=hint)
+        return Answer(shown, False, NOT_FOUND, corrections=query.corrections, hint=hint, searched=searched)
     top_score = ranked[0].score
     excerpts: list[Excerpt] = []
     seen_quotes: set[str] = set()
@@ -372,4 +387,4 @@ def answer_question(kb: KnowledgeBase, index: SearchIndex, analyser: QueryAnalys
     if not page:
         return Answer(shown, False, "No more excerpts for this question.", offset=offset,
                       corrections=query.corrections, hint=hint)
-    return Answer(shown, True, "", page, offset, offset + limit < len(excerpts), query.corrections, hint)
+    return Answer(shown, True, "", page, offset, offset + limit < len(excerpts), query.corrections, hint, searched)

@@ -342,10 +342,12 @@ class Engine:
         about = f" — for example {topics}" if topics else ""
         return f"I can answer questions about {titles}{more}{about}."
 
-    def ask(self, question: str, limit: int = DEFAULT_EXCERPTS, offset: int = 0) -> Answer:
+    def ask(self, question: str, limit: int = DEFAULT_EXCERPTS, offset: int = 0, *,
+            earlier: Sequence[str] = ()) -> Answer:
+        """Answer a question; ``earlier``: the conversation's previous questions, for a follow-up."""
         state = self._state  # one read: a concurrent reload cannot mix two knowledge bases
         return answer_question(state.knowledge, state.index, state.analyser, question, limit=limit,
-                               offset=offset, hint=self.hint(state), semantic=state.semantic)
+                               offset=offset, hint=self.hint(state), semantic=state.semantic, earlier=earlier)
 
     def recommendations(self, topic: str | None = None, document: str | None = None) -> Recommendations:
         """Recommendation lists and sentences, for one document and/or about a topic."""

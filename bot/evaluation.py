@@ -38,6 +38,7 @@ class EvalQuestion:
     question: str
     kind: str
     evidence: tuple[str, ...] = ()
+    earlier: tuple[str, ...] = ()  # the conversation's previous questions, oldest first (a follow-up set)
 
 
 @dataclass
@@ -97,7 +98,10 @@ def load_questions(path: Path | str) -> list[EvalQuestion]:
             kind = row.get("kind", "answerable")
             if kind not in QUESTION_KINDS or not isinstance(row["question"], str):
                 raise ValueError(f"kind must be one of {', '.join(QUESTION_KINDS)}")
-            questions.append(EvalQuestion(row["question"], kind, tuple(row.get("evidence", ()))))
+            earlier = row.get("earlier", [])
+            if not isinstance(earlier, list) or not all(isinstance(e, str) for e in earlier):
+                raise ValueError("earlier must be a list of questions")
+            questions.append(EvalQuestion(row["question"], kind, tuple(row.get("evidence", ())), tuple(earlier)))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{path}, line {number}: not a question ({exc})") from None
     return questions
@@ -124,10 +128,11 @@ def reply_of(answer: Answer | Reply) -> Reply:
                  answer.excerpts[0].quote if answer.excerpts else "")
 
 
-def evaluate(questions: list[EvalQuestion], ask: Callable[[str], Answer | Reply]) -> EvalResult:
+def evaluate(questions: list[EvalQuestion], ask: Callable[..., Answer | Reply]) -> EvalResult:
+    """Score ``ask`` on the questions; a follow-up is asked with its earlier questions (``earlier=``)."""
     result = EvalResult()
     for q in questions:
-        answer = reply_of(ask(q.question))
+        answer = reply_of(ask(q.question, earlier=q.earlier) if q.earlier else ask(q.question))
         if q.kind == "unanswerable":
             result.unanswerable += 1
             if not answer.answered:
@@ -459,11 +464,21 @@ def score_set(eval_set: EvalSet, questions: list[EvalQuestion], engine, baseline
 
     state = engine.state
     report = SetReport(eval_set, len(questions), passages=len(state.index.passages))
+    modes = {LEXICAL: Engine(build_state(engine.knowledge)).ask if state.semantic is not None else engine.ask}
     if state.semantic is not None:
-        report.results[LEXICAL] = evaluate(questions, Engine(build_state(engine.knowledge)).ask)
-        report.results[engine.mode] = evaluate(questions, engine.ask)
-    else:
-        report.results[LEXICAL] = evaluate(questions, engine.ask)
+        modes[engine.mode] = engine.ask
+    followups = any(q.earlier for q in questions)
+    for mode, ask in modes.items():
+        if followups:  # first, so the bot's own reading (with the earlier questions) stays the main mode
+            report.results[f"{mode}, {ALONE}"] = evaluate(questions, _alone(ask))
+        report.results[mode] = evaluate(questions, ask)
     if baseline:
-        report.results[BASELINE] = evaluate(questions, Bm25sBaseline(state.index.passages).ask)
+        report.results[BASELINE] = evaluate(questions, _alone(Bm25sBaseline(state.index.passages).ask))
     return report
+
+
+ALONE = "question alone"  # a follow-up set scored without the earlier questions, for comparison
+
+
+def _alone(ask: Callable[[str], Answer | Reply]) -> Callable[..., Answer | Reply]:
+    return lambda question, earlier=(): ask(question)

@@ -9,9 +9,10 @@ import discord
 from bot.settings import Settings
 
 # What the bot needs in a channel to answer @mentions there (slash commands need no permission at all):
-# see, write, embed, and read history (a reply quotes the message it answers); threads too.
+# see, write, embed, and read history (a reply quotes the message it answers); threads too, and start them
+# (the "Continue in a thread" button).
 REQUIRED_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, send_messages_in_threads=True,
-                                           embed_links=True, read_message_history=True)
+                                           embed_links=True, read_message_history=True, create_public_threads=True)
 
 
 class Access:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -37,8 +37,8 @@ from bot.store import Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.discord_app.cogs.ask", "bot.discord_app.cogs.sources", "bot.discord_app.cogs.admin",
-              "bot.discord_app.cogs.forums")
+EXTENSIONS = ("bot.discord_app.cogs.ask", "bot.discord_app.cogs.threads", "bot.discord_app.cogs.context_menu",
+              "bot.discord_app.cogs.sources", "bot.discord_app.cogs.admin", "bot.discord_app.cogs.forums")
 
 
 class KnowledgeTree(app_commands.CommandTree):
@@ -186,9 +186,12 @@ class KnowledgeBot(commands.Bot):
                 self._app_owners = frozenset({info.owner.id}) if info.owner else frozenset()
         return self._app_owners
 
-    async def ask(self, question: str, limit: int, offset: int = 0, *, guild_id: int | None = None) -> Answer:
-        """Answer from what the server ``guild_id`` sees (None: a direct message, the shared base only)."""
-        return await asyncio.to_thread(self.engine_for(guild_id).ask, question, limit, offset)
+    async def ask(self, question: str, limit: int, offset: int = 0, *, guild_id: int | None = None,
+                  earlier: Sequence[str] = ()) -> Answer:
+        """Answer from what the server ``guild_id`` sees (None: a direct message, the shared base only);
+        ``earlier``: the conversation's previous questions (a thread), for a follow-up."""
+        follow_up = {"earlier": tuple(earlier)} if earlier else {}  # a question alone is asked as it always was
+        return await asyncio.to_thread(self.engine_for(guild_id).ask, question, limit, offset, **follow_up)
 
     async def reload_engine(self) -> ReloadReport:
         """Re-read the knowledge directory in a worker thread; the engine swaps the new index in atomically."""

@@ -6,6 +6,10 @@
   is a short hash of the passage id, whose length has no bound while a custom id must fit in 100 characters.
 - 👍 / 👎 (``kb:vote:<question id>:up|down``) record the clicker's vote on the answer in the question log:
   one vote per person per answer; clicking the other one changes it.
+- "Continue in a thread" (``kb:thread``) starts a thread on a public answer, named after its question, where
+  follow-up questions are answered (cogs/threads.py).
+- "Post publicly" (``kb:share:<message id>``) posts a private answer from the message menu (cogs/context_menu.py)
+  as a reply to the message it answers, with the same buttons, naming who shared it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from typing import TYPE_CHECKING, cast
 import discord
 
 from bot.answers import Answer
+from bot.discord_app.installs import answering_guild
 from bot.discord_app.interactions import guard, reply, respond_in_time
+from bot.discord_app.threads import AUTO_ARCHIVE_MINUTES, can_start_thread, thread_name, welcome
 from bot.library import passage_ref
 from bot.render.answer_embeds import answer_embed, paragraph_embed
 from bot.render.titles import keeps_question, question_from_title
@@ -57,7 +63,7 @@ class MoreExcerptsButton(discord.ui.DynamicItem[discord.ui.Button],
                     "I can no longer tell which question this answer was for: please ask it again with `/ask`.",
                     ephemeral=True)
                 return
-            asking = bot.ask(question, self.limit, self.offset, guild_id=interaction.guild_id)
+            asking = bot.ask(question, self.limit, self.offset, guild_id=answering_guild(interaction))
             answer = await respond_in_time(interaction, asking, ephemeral=True)
             await reply_answer(interaction, answer, self.limit, ephemeral=True)
 
@@ -79,11 +85,12 @@ class FullParagraphButton(discord.ui.DynamicItem[discord.ui.Button],
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("KnowledgeBot", interaction.client)
         async with guard(interaction, "Full paragraph"):
-            found = await self.find_passage(bot, interaction.guild_id)
+            guild_id = answering_guild(interaction)
+            found = await self.find_passage(bot, guild_id)
             if found is None:
                 await interaction.response.send_message(
                     "That passage is not available here: it is not in the knowledge base this "
-                    f"{'server' if interaction.guild_id else 'conversation'} is answered from (it may have changed "
+                    f"{'server' if guild_id else 'conversation'} is answered from (it may have changed "
                     "since this answer). Please ask again.", ephemeral=True)
                 return
             document, passage = found
@@ -120,8 +127,8 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
     async def callback(self, interaction: discord.Interaction) -> None:
         votes = cast("KnowledgeBot", interaction.client).votes
         async with guard(interaction, "Feedback"):
-            if await respond_in_time(interaction, votes.asked_elsewhere(self.question_id, interaction.guild_id),
-                                     ephemeral=True):
+            asked_elsewhere = votes.asked_elsewhere(self.question_id, answering_guild(interaction))
+            if await respond_in_time(interaction, asked_elsewhere, ephemeral=True):
                 await reply(interaction, ephemeral=True, content=(
                     "That answer is not available here: it was given elsewhere, so a vote on it is not counted."))
                 return
@@ -137,31 +144,137 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
             await reply(interaction, ephemeral=True, content=text)
 
 
+class ContinueInThreadButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kb:thread"):
+    """Starts a thread on the answer it is under, where each message is a follow-up question."""
+
+    def __init__(self, row: int | None = None):
+        super().__init__(discord.ui.Button(label="Continue in a thread", emoji="🧵", row=row,
+                                           style=discord.ButtonStyle.secondary, custom_id="kb:thread"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str], /) -> ContinueInThreadButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = cast("KnowledgeBot", interaction.client)
+        async with guard(interaction, "Continue in a thread"):
+            message, channel = interaction.message, interaction.channel
+            if message is None or not can_start_thread(channel) or bot.user is None:
+                await reply(interaction, ephemeral=True, content="A thread can only start from an answer in a "
+                                                                 "server's text channel.")
+                return
+            existing = cast("discord.TextChannel", channel).get_thread(message.id)
+            if existing is not None:
+                await reply(interaction, ephemeral=True, content=f"The conversation goes on in {existing.mention}.")
+                return
+            question = question_from_title(message.embeds[0].title if message.embeds else None)
+            try:
+                thread = await respond_in_time(interaction, message.create_thread(
+                    name=thread_name(question), auto_archive_duration=AUTO_ARCHIVE_MINUTES), ephemeral=True)
+                await thread.send(welcome(bot.user, bot.intents.message_content))
+            except discord.Forbidden:
+                await reply(interaction, ephemeral=True, content=(
+                    "I may not start threads in this channel: a server admin can give me the Create Public "
+                    "Threads permission here. Meanwhile, mention me with your follow-up question."))
+                return
+            await reply(interaction, ephemeral=True, content=f"Started {thread.mention}: ask your follow-up "
+                                                             "questions there.")
+
+
+class PostPubliclyButton(discord.ui.DynamicItem[discord.ui.Button], template=r"kb:share:(?P<message>\d{1,20})"):
+    """Posts the private answer it is under as a reply to the message it answers; the button then goes away."""
+
+    def __init__(self, message_id: int, row: int | None = None):
+        super().__init__(discord.ui.Button(label="Post publicly", emoji="📣", style=discord.ButtonStyle.primary,
+                                           custom_id=f"kb:share:{message_id}", row=row))
+        self.message_id = message_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str], /) -> PostPubliclyButton:
+        return cls(int(match["message"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async with guard(interaction, "Post publicly"):
+            channel, private = interaction.channel, interaction.message
+            if private is None or not private.embeds or not isinstance(channel, discord.abc.Messageable):
+                await reply(interaction, ephemeral=True, content="This answer can no longer be posted: ask again.")
+                return
+            if not interaction.permissions.send_messages:
+                await reply(interaction, ephemeral=True, content="You cannot post in this channel.")
+                return
+            shared = shared_view(private.components, exclude=self.custom_id)
+            reference = discord.MessageReference(message_id=self.message_id, channel_id=channel.id,
+                                                 fail_if_not_exists=False)
+            posting = channel.send(f"Shared by {sharer(interaction.user)}", embed=private.embeds[0],
+                                   reference=reference, mention_author=False, **({"view": shared} if shared else {}))
+            try:
+                posted = await respond_in_time(interaction, posting, ephemeral=True)
+            except discord.Forbidden:
+                await reply(interaction, ephemeral=True, content="I may not post in this channel.")
+                return
+            if interaction.response.is_done():  # slow: "thinking…" was shown, the private answer stays as it was
+                await reply(interaction, ephemeral=True, content=f"Posted: {posted.jump_url}")
+                return
+            await interaction.response.edit_message(content=f"Posted: {posted.jump_url}",
+                                                    view=shared_view(private.components, exclude=self.custom_id))
+            interaction.extras["answered"] = True
+
+
+def sharer(user: discord.abc.User) -> str:
+    """Who shared an answer, named without a mention: a mention in a message lists the user even when it pings
+    no one."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(user.display_name))
+
+
+def shared_view(rows: list[discord.components.ActionRow], exclude: str) -> discord.ui.View | None:
+    """The buttons of a message again (their state is in their custom ids), without the one ``exclude`` names."""
+    view = discord.ui.View(timeout=None)
+    for number, row in enumerate(rows):
+        for child in row.children:
+            if isinstance(child, discord.components.Button) and child.custom_id and child.custom_id != exclude:
+                view.add_item(discord.ui.Button(label=child.label, emoji=child.emoji, style=child.style,
+                                                custom_id=child.custom_id, row=number))
+    return view if view.children else None
+
+
 BUTTONS_PER_ROW = 5
-DYNAMIC_ITEMS = (MoreExcerptsButton, FullParagraphButton, FeedbackButton)  # for bot.add_dynamic_items
+DYNAMIC_ITEMS = (MoreExcerptsButton, FullParagraphButton, FeedbackButton, ContinueInThreadButton,
+                 PostPubliclyButton)  # for bot.add_dynamic_items
 
 
-def answer_view(answer: Answer, limit: int, question_id: str | None = None) -> discord.ui.View | None:
+def answer_view(answer: Answer, limit: int, question_id: str | None = None, *,
+                thread: bool = False, shared_from: int | None = None) -> discord.ui.View | None:
     """The buttons under an answer: more excerpts when there are more, full paragraph per excerpt, and,
-    on their own row below, 👍 / 👎 when the question was logged (``question_id``)."""
+    on their own row below, 👍 / 👎 when the question was logged (``question_id``) and "Continue in a
+    thread" when the answer can be (``thread``: public, in a server's text channel), or "Post publicly"
+    for a private answer to the message ``shared_from``.
+
+    A follow-up's answer (read with earlier questions) offers no "More excerpts": its title alone would
+    be asked again without them."""
     if not answer.answered:
         return None
     view = discord.ui.View(timeout=None)
-    if answer.has_more and keeps_question(answer.question):
+    if answer.has_more and keeps_question(answer.question) and not answer.searched:
         view.add_item(MoreExcerptsButton(answer.offset + len(answer.excerpts), limit,
                                          question_digest(answer.question)))
     for excerpt in answer.excerpts:
         view.add_item(FullParagraphButton(excerpt.citation.number, passage_ref(excerpt.passage.id)))
+    # At most 1 + 10 buttons above (MAX_EXCERPTS): three rows; Discord allows five.
+    row = -(-len(view.children) // BUTTONS_PER_ROW)
     if question_id is not None:
-        # At most 1 + 10 buttons above (MAX_EXCERPTS): three rows; Discord allows five.
-        row = -(-len(view.children) // BUTTONS_PER_ROW)
         view.add_item(FeedbackButton(question_id, UP, row))
         view.add_item(FeedbackButton(question_id, DOWN, row))
+    if thread:
+        view.add_item(ContinueInThreadButton(row))
+    if shared_from is not None:
+        view.add_item(PostPubliclyButton(shared_from, row))
     return view
 
 
 async def reply_answer(interaction: discord.Interaction, answer: Answer, limit: int, *, ephemeral: bool = False,
-                       question_id: str | None = None) -> None:
+                       question_id: str | None = None, thread: bool = False, shared_from: int | None = None) -> None:
     """The answer as an embed, with its buttons."""
     await reply(interaction, ephemeral=ephemeral, embed=answer_embed(answer),
-                view=answer_view(answer, limit, question_id))
+                view=answer_view(answer, limit, question_id, thread=thread, shared_from=shared_from))

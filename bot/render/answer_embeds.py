@@ -98,7 +98,7 @@ def answer_embed(answer: Answer) -> discord.Embed:
     """An answer: the question as title, numbered quotes with the asked words in bold, the sources."""
     title = question_title(answer.question) if answer.question else "Your question"
     if not answer.answered:
-        text = "\n\n".join(p for p in (answer.message, answer.hint) if p)
+        text = "\n\n".join(p for p in (answer.message, searched_note(answer), answer.hint) if p)
         return discord.Embed(title=title, colour=NEUTRAL_COLOUR, description=(
             fit(text, DESCRIPTION_LIMIT - len(SUGGESTIONS) - 2) + "\n\n" + SUGGESTIONS))
     separator = "\n\n"
@@ -111,8 +111,15 @@ def answer_embed(answer: Answer) -> discord.Embed:
     footer = f"Excerpt {numbers[0]}" if len(numbers) == 1 else f"Excerpts {numbers[0]}–{numbers[-1]}"
     if answer.corrections:
         footer += " · searched " + ", ".join(f"“{k}” as “{v}”" for k, v in answer.corrections.items())
+    if answer.searched:
+        footer += " · " + searched_note(answer)
     embed.set_footer(text=trim(defuse_mentions(footer), FOOTER_LIMIT))
     return embed
+
+
+def searched_note(answer: Answer) -> str:
+    """What a follow-up was understood as ("Searched: Russia, Syria, Iran"), empty for a question read alone."""
+    return ("Searched: " + ", ".join(answer.searched)) if answer.searched else ""
 
 
 def paragraph_embed(document: Document, passage: Passage, number: int | None = None) -> discord.Embed:

@@ -33,7 +33,7 @@ async def test_ask_answers_with_quoted_cited_excerpts(world):
                              "David Kramer, The American Interest, July 6, 2017")
     assert embed.footer.text == "Excerpts 1–3"
     assert list(buttons(result.response)) == ["More excerpts", "Full paragraph [1]", "Full paragraph [2]",
-                                              "Full paragraph [3]", "Helpful", "Not helpful"]
+                                              "Full paragraph [3]", "Helpful", "Not helpful", "Continue in a thread"]
     # a public answer: everyone in the channel sees it
     assert result.response.id in [m.id for m in world.channel.history(viewer=world.admin)]
 
@@ -260,7 +260,7 @@ async def test_the_minimal_permissions_are_enough(world):
     await world.env.advance_time(10)
     result = await world.member.slash(channel, "ask", question=SYRIA)
     assert (await world.member.click(result.response, label="More excerpts")).response.embeds
-    assert world.env.bot.invite_url().endswith("scope=bot+applications.commands&permissions=274877991936")
+    assert world.env.bot.invite_url().endswith("scope=bot+applications.commands&permissions=309237730304")
 
 
 async def test_the_bot_answers_with_the_ranking_the_settings_choose(bot_env, knowledge_dir, monkeypatch):

@@ -44,7 +44,8 @@ async def test_every_answer_has_feedback_buttons_that_fit_discords_limits(world)
         assert found["Not helpful"] == found["Helpful"].removesuffix(":up") + ":down"
     # all six excerpts: six "Full paragraph" buttons in two rows (five a row at most), the votes on their own row
     rows = [[button["label"] for button in row["components"]] for row in answer.components]
-    assert rows == [[f"Full paragraph [{n}]" for n in range(1, 6)], ["Full paragraph [6]"], ["Helpful", "Not helpful"]]
+    assert rows == [[f"Full paragraph [{n}]" for n in range(1, 6)], ["Full paragraph [6]"],
+                    ["Helpful", "Not helpful", "Continue in a thread"]]
     assert [b.emoji.name for row in reply.components for b in row.children if b.label.endswith("elpful")] == ["👍",
                                                                                                              "👎"]
     # each answer is its own logged question
@@ -121,5 +122,5 @@ async def test_the_most_buttons_an_answer_can_have_fit_in_five_rows(world, knowl
 
     rows = [[button["label"] for button in row["components"]] for row in answer.components]
     assert len(rows) <= 5 and all(len(row) <= 5 for row in rows)
-    assert sum(len(row) for row in rows) == 13  # More excerpts, ten Full paragraph, 👍 and 👎
-    assert rows[-1] == ["Helpful", "Not helpful"]
+    assert sum(len(row) for row in rows) == 14  # More excerpts, ten Full paragraph, 👍, 👎 and the thread
+    assert rows[-1] == ["Helpful", "Not helpful", "Continue in a thread"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -15,7 +16,9 @@ from discord.ext import commands
 from bot.answers import MAX_EXCERPTS, Answer
 from bot.discord_app.buttons import DYNAMIC_ITEMS, answer_view, reply_answer
 from bot.discord_app.cooldown import QuestionCooldown
+from bot.discord_app.installs import answering_guild, anywhere_contexts, anywhere_installs
 from bot.discord_app.interactions import APOLOGY, guard, reply, respond_in_time
+from bot.discord_app.threads import can_start_thread
 from bot.render.answer_embeds import answer_embed
 from bot.store import GuildSettings
 
@@ -56,6 +59,8 @@ class Ask(commands.Cog):
         return self.cooldown.wait_time((guild_id, user_id), discord.utils.utcnow(), seconds)
 
     @app_commands.command(name="ask", description="Ask the knowledge base; the answer quotes and cites the articles")
+    @anywhere_installs
+    @anywhere_contexts
     @app_commands.describe(question="Your question, e.g. What did Russia do in Syria?",
                            excerpts=f"How many excerpts to show (1-{MAX_EXCERPTS})",
                            private="Show the answer only to you (default: as this server's admins chose)")
@@ -63,31 +68,44 @@ class Ask(commands.Cog):
                   excerpts: app_commands.Range[int, 1, MAX_EXCERPTS] | None = None,
                   private: bool | None = None) -> None:
         async with guard(interaction, "/ask"):
-            started = time.perf_counter()
-            server = await self.server_settings(interaction, private)
-            wait = self.wait_time(interaction.guild_id, interaction.user.id, server)
-            if wait:
-                await reply(interaction, ephemeral=True,
-                            content=self.cooldown.message(wait, self.bot.server_settings.cooldown_seconds(server)))
-                return
-            if private is None:
-                private = server is not None and not server.public_answers
-            limit = excerpts or self.bot.settings.excerpts
-            text = canonical_question(question)
-            asking = self.bot.ask(text, limit, guild_id=interaction.guild_id)
-            answer = await respond_in_time(interaction, asking, ephemeral=private)
-            question_id = self.record_question(
-                question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id, user_id=interaction.user.id)
-            await reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id)
+            await self.answer_interaction(interaction, question, excerpts or self.bot.settings.excerpts, private)
 
-    async def server_settings(self, interaction: discord.Interaction, private: bool | None) -> GuildSettings | None:
-        """The server's settings for a /ask: from memory at once, or read in time for Discord's deadline.
+    async def answer_interaction(self, interaction: discord.Interaction, question: str, limit: int,
+                                 private: bool | None, *, shared_from: int | None = None) -> None:
+        """Answer a question asked through an interaction (``/ask``, the message menu): within the asker's
+        cooldown, logged, privately if asked (None: as the server chose), with the answer's buttons.
+
+        ``shared_from``: the message the question was taken from; a private answer then offers to post it
+        there publicly."""
+        started = time.perf_counter()
+        guild_id = answering_guild(interaction)  # None where only the user installed the app: the shared base
+        server = await self.server_settings(interaction, private, guild_id)
+        wait = self.wait_time(guild_id, interaction.user.id, server)
+        if wait:
+            await reply(interaction, ephemeral=True,
+                        content=self.cooldown.message(wait, self.bot.server_settings.cooldown_seconds(server)))
+            return
+        if private is None:
+            private = server is not None and not server.public_answers
+        text = canonical_question(question)
+        asking = self.bot.ask(text, limit, guild_id=guild_id)
+        answer = await respond_in_time(interaction, asking, ephemeral=private)
+        question_id = self.record_question(
+            question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=guild_id,
+            channel_id=interaction.channel_id, user_id=interaction.user.id)
+        # A thread needs the bot in the server (it starts it and answers there).
+        await reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id,
+                           thread=not private and guild_id is not None and can_start_thread(interaction.channel),
+                           shared_from=shared_from if private else None)
+
+    async def server_settings(self, interaction: discord.Interaction, private: bool | None,
+                              guild_id: int | None) -> GuildSettings | None:
+        """The settings of the server ``guild_id`` (None: no server's) for a /ask: from memory at once, or
+        read in time for Discord's deadline.
 
         If the read is slow, "thinking…" is shown meanwhile: privately, unless the asker chose a public answer
         (the server's choice is not known yet, and a private answer shown publicly could not be taken back).
         """
-        guild_id = interaction.guild_id
         if guild_id is None or self.bot.server_settings.cached(guild_id) is not None:
             return await self.bot.server_settings.get(guild_id)  # no waiting: keeps the order questions came in
         return await respond_in_time(interaction, self.bot.server_settings.get(guild_id),
@@ -131,7 +149,7 @@ class Ask(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot:
+        if message.author.bot or isinstance(message.channel, discord.Thread):  # threads: cogs/threads.py
             return
         started = time.perf_counter()
         guild_id = message.guild.id if message.guild else None
@@ -139,6 +157,13 @@ class Ask(commands.Cog):
         question = self.question_in(message, self.bot.server_settings.answer_channels(server))
         if question is None:
             return
+        await self.answer_message(message, question, server, started=started)
+
+    async def answer_message(self, message: discord.Message, question: str, server: GuildSettings | None, *,
+                             started: float, earlier: Sequence[str] = ()) -> None:
+        """Reply to a question asked in a message (``earlier``: the conversation's previous questions, in a
+        thread); within the asker's cooldown, logged, with the answer's buttons; an apology if it fails."""
+        guild_id = message.guild.id if message.guild else None
         try:
             wait = self.wait_time(guild_id, message.author.id, server)
             if wait:
@@ -146,11 +171,11 @@ class Ask(commands.Cog):
                                     mention_author=False)
                 return
             limit = self.bot.settings.excerpts
-            answer = await self.bot.ask(question, limit, guild_id=guild_id)
+            answer = await self.bot.ask(question, limit, guild_id=guild_id, earlier=earlier)
             question_id = self.record_question(
                 question=question, answer=answer, latency_ms=elapsed_ms(started), guild_id=guild_id,
                 channel_id=message.channel.id, user_id=message.author.id)
-            view = answer_view(answer, limit, question_id)
+            view = answer_view(answer, limit, question_id, thread=can_start_thread(message.channel))
             await message.reply(embed=answer_embed(answer), mention_author=False, **({"view": view} if view else {}))
         except Exception:
             log.exception("Answering message %s in channel %s failed", message.id, message.channel.id)

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.autocomplete import document_choices
+from bot.discord_app.installs import answering_guild, anywhere_contexts, anywhere_installs
 from bot.discord_app.interactions import guard, reply, respond_in_time
 from bot.render.answer_embeds import no_recommendations_embed, recommendations_embeds, sources_embeds
 
@@ -27,13 +28,15 @@ class Sources(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="recommendations", description="What the articles recommend, numbered and cited")
+    @anywhere_installs
+    @anywhere_contexts
     @app_commands.describe(topic="Only recommendations about this, e.g. energy or sanctions",
                            document="Only this article")
     async def recommendations(self, interaction: discord.Interaction,
                               topic: app_commands.Range[str, None, 200] | None = None,
                               document: app_commands.Range[str, None, 200] | None = None) -> None:
         async with guard(interaction, "/recommendations"):
-            engine = self.bot.engine_for(interaction.guild_id)  # the shared base and this server's own
+            engine = self.bot.engine_for(answering_guild(interaction))  # the shared base and this server's own
             recs = await respond_in_time(interaction, asyncio.to_thread(engine.recommendations, topic, document))
             embeds = recommendations_embeds(recs) if recs else \
                 [no_recommendations_embed(topic, document, engine.knowledge.documents)]
@@ -43,15 +46,17 @@ class Sources(commands.Cog):
     async def document_autocomplete(self, interaction: discord.Interaction,
                                     current: str) -> list[app_commands.Choice[str]]:
         try:
-            return document_choices(self.bot.engine_for(interaction.guild_id).knowledge.documents, current)
+            return document_choices(self.bot.engine_for(answering_guild(interaction)).knowledge.documents, current)
         except Exception:  # a failing autocomplete only loses the suggestions
             log.exception("Document autocomplete failed")
             return []
 
     @app_commands.command(name="sources", description="The documents in the knowledge base, with their details")
+    @anywhere_installs
+    @anywhere_contexts
     async def sources(self, interaction: discord.Interaction) -> None:
         async with guard(interaction, "/sources"):
-            knowledge = self.bot.engine_for(interaction.guild_id).knowledge
+            knowledge = self.bot.engine_for(answering_guild(interaction)).knowledge
             await reply(interaction, embeds=sources_embeds(knowledge))
 
 
