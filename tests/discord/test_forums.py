@@ -375,3 +375,18 @@ async def test_the_first_message_of_a_help_forum_post_is_told_apart_for_other_wa
     assert not starts_help_forum_post(seen[follow_up], server)
     assert not starts_help_forum_post(seen[elsewhere.id], server)
     assert not starts_help_forum_post(seen[starter], None)
+
+
+async def test_a_help_forum_post_that_mentions_the_bot_is_answered_once_and_other_forums_posts_when_mentioned(world):
+    env = world.env
+    forum = await named_forum(world)
+    chat = await help_forum(env, world.guild, "chat")  # not a help forum: a mention is what asks there
+    mention = f"<@{env.bot.user.id}>"
+
+    helped = await post(env, forum, world.member, "Syria", f"{mention} What did Russia do in Syria?")
+    asked = await post(env, chat, world.member, "Syria", f"{mention} What did Russia do in Syria?")
+    quiet = await post(env, chat, world.member, "Syria", "What did Russia do in Syria?")
+
+    assert len(bot_messages(env, helped)) == 1
+    assert len(bot_messages(env, asked)) == 1 and "**Syria**" in bot_messages(env, asked)[0].embeds[0].description
+    assert bot_messages(env, quiet) == []
