@@ -101,6 +101,15 @@ def test_chat_answers_and_pages_like_the_bot(run):
     assert "Traceback" not in result.stderr
 
 
+def test_chat_reads_a_follow_up_with_the_questions_before_it(run):
+    result = run("chat", "-n", "1", stdin="What did Russia do in Syria?\nand what about Iran?\nquit\n")
+    assert result.returncode == 0, result.stderr
+    follow_up = result.stdout.split("Q: and what about Iran?", 1)[1]
+    searched = next(line for line in follow_up.splitlines() if "(searched:" in line)
+    assert "Syria" in searched and "Iran" in searched
+    assert "**Iran**" in follow_up or "Iran" in follow_up.split("[1]", 1)[1]
+
+
 @pytest.mark.parametrize("args", [["ask"], ["nonsense"], ["ask", "-n", "99", "q"]])
 def test_bad_arguments_exit_with_usage(args, run):
     result = run(*args)

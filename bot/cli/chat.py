@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from bot.answers import Answer, Excerpt
 from bot.engine import Engine
+from bot.followups import MAX_EARLIER
 from bot.render import terminal
 from bot.settings import Settings
 from bot.store import Store, StoreError, open_store
@@ -28,7 +29,7 @@ HISTORY_LENGTH = 1000
 T = TypeVar("T")
 TERMINAL_USER = 0  # the user id chat's questions are logged under (hashed like every user id)
 
-HELP = """Type a question, or:
+HELP = """Type a question (a follow-up such as "and Iran?" is read with the questions before it), or:
   more                 more excerpts for the last question
   full N               the whole paragraph of excerpt N
   recommendations [T]  the recommendations (about topic T)
@@ -101,6 +102,8 @@ class Chat:
         self.engine, self.limit, self.color, self.log, self.out = engine, limit, color, log, out
         self.last: Answer | None = None
         self.shown: dict[int, Excerpt] = {}
+        self.earlier: list[str] = []  # the session's questions so far: a follow-up is read with them
+        self.last_earlier: tuple[str, ...] = ()
 
     def handle(self, line: str) -> bool:
         """Answer one line; False when the user wants to leave."""
@@ -125,7 +128,10 @@ class Chat:
 
     def ask(self, question: str) -> None:
         started = time.perf_counter()
-        answer = self.engine.ask(question, limit=self.limit)
+        earlier = tuple(self.earlier[-MAX_EARLIER:])
+        answer = self.engine.ask(question, limit=self.limit, earlier=earlier)
+        self.earlier.append(question)
+        self.last_earlier = earlier
         if self.log is not None:
             self.log.record(answer, (time.perf_counter() - started) * 1000)
         self.last, self.shown = answer, {}
@@ -136,7 +142,7 @@ class Chat:
             self.out("No more excerpts.")
             return
         self.last = self.engine.ask(self.last.question, limit=self.limit,
-                                    offset=self.last.offset + len(self.last.excerpts))
+                                    offset=self.last.offset + len(self.last.excerpts), earlier=self.last_earlier)
         self.show(self.last)
 
     def show(self, answer: Answer) -> None:

@@ -57,6 +57,8 @@ def render_answer(answer: Answer, color: bool = False, width: int = WIDTH, more:
     if answer.corrections:
         fixed = ", ".join(f"{k} → {v}" for k, v in answer.corrections.items())
         lines.append(f"   (searched with corrected spelling: {fixed})")
+    if answer.searched:  # a follow-up, read with the conversation's earlier questions
+        lines.append(f"   (searched: {', '.join(answer.searched)})")
     if not answer.answered:
         lines.append(answer.message)
         if answer.hint:
