@@ -72,3 +72,5 @@ def test_clean_question_drops_what_is_not_the_question():
     assert clean_question("<@987654321098765432> who is **McMaster**??? 🤔 <:pepe:123456>") == "who is McMaster?"
     assert clean_question("@everyone   what about <#123> ~~this~~!!!") == "what about this!"
     assert clean_question("🤔🤔🔥") == ""
+    # inside a word, a markdown character separates as the index's tokens do ("dh_python3": dh, python3)
+    assert clean_question("what does dh_python3 do") == "what does dh python3 do"

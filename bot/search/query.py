@@ -55,7 +55,7 @@ def clean_question(text: str) -> str:
     text = _CUSTOM_EMOJI.sub(" ", text)
     text = _SHORTCODE.sub(" ", text)
     text = _URL.sub(" ", text)
-    text = _MARKDOWN.sub("", text)
+    text = _MARKDOWN.sub(" ", text)  # a separator, as the index reads it: "dh_python3" is dh, python3
     text = "".join(" " if unicodedata.category(ch) in ("So", "Sk", "Cs", "Co", "Cn") or ch in "\u200d\ufe0f"
                    else ch for ch in text)
     text = "".join(ch if ch.isprintable() else " " for ch in text)
