@@ -266,8 +266,17 @@ def test_definition_terms_ending_with_a_colon_get_no_second_colon():
         <dt class="field-even">Release :</dt><dd class="field-even"><p>2.04</p></dd>
         <dt>Plain</dt><dd>term</dd><dt>Long:</dt><dd><p>First.</p><p>Second.</p></dd></dl></main>""")
     assert texts(doc, "paragraph") == [
-        "Author: A.M. Kuchling", "Release : 2.04", "Plain: term", "Long:", "First.", "Second."]
+        "Author: A.M. Kuchling", "Release : 2.04", "Plain: term", "Long: First.", "Second."]
     assert {b.section for b in doc.blocks if b.kind == "paragraph"} == {("Curses",)}
+
+
+def test_a_term_opens_its_definition_s_first_paragraph_and_the_rest_follows():
+    doc = parse("""<main><h1>Groups</h1><dl><dt>staff</dt><dd><p>Allows local changes.</p>tail words
+        <p>Compare with adm.</p><ul><li>one</li></ul></dd>
+        <dt>bare</dt><dd>text first<p>Then this.</p></dd></dl></main>""")
+    assert texts(doc, "paragraph") == ["staff: Allows local changes.", "tail words", "Compare with adm.", "bare",
+                                       "text first", "Then this."]
+    assert texts(doc, "item") == ["one"]
 
 
 def test_sphinx_page_metadata_leaves_title_to_first_heading_and_ignores_file_canonical(sphinx):

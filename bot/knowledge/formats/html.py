@@ -783,9 +783,19 @@ class _Walker:
                 if following is not None and following.tag == "dd" and 0 < len(term) <= 60 \
                         and _is_simple(following) and not (index and children[index - 1].tag == "dt"):
                     definition = _text(following)
+                first = _leading_paragraph(following) if following is not None and following.tag == "dd" \
+                    and 0 < len(term) <= 60 and not definition and not (index and children[index - 1].tag == "dt") \
+                    else None
                 if definition:
                     joined = index + 1
                     self.emit("paragraph", f"{term} {definition}" if term.endswith(":") else f"{term}: {definition}")
+                elif first is not None:  # "staff: Allows users to ...", then the definition's other blocks
+                    joined = index + 1
+                    lead = _text(first)
+                    self.emit("paragraph", f"{term} {lead}" if term.endswith(":") else f"{term}: {lead}")
+                    _drop_keeping_tail(first)
+                    self.flow(following, depth + 1)
+                    self.flush()
                 elif term:
                     self.emit("paragraph", term)
             elif child.tag == "dd":
@@ -873,9 +883,34 @@ def _cells(row: Element) -> list[Element]:
     return [cell for cell in row if cell.tag in {"td", "th"}]
 
 
+def _leading_paragraph(element: Element) -> Element | None:
+    """The ``<p>`` an element opens with (nothing but whitespace before it), if it has text."""
+    children = [child for child in element if isinstance(child.tag, str)]
+    if not children or children[0].tag != "p" or (element.text or "").strip() or not _text(children[0]):
+        return None
+    return children[0]
+
+
+def _drop_keeping_tail(element: Element) -> None:
+    """Remove an element from its parent, leaving the text that followed it in place."""
+    parent = element.getparent()
+    tail = element.tail
+    previous = element.getprevious()
+    parent.remove(element)
+    if tail and tail.strip():
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
 def _is_simple(element: Element) -> bool:
     """Only inline content, or a single paragraph of it."""
     blocks = [el for el in element.iterdescendants() if isinstance(el.tag, str)
               and (el.tag in BLOCK_TAGS or el.tag in LISTS or el.tag in HEADINGS or el.tag in PREFORMATTED
                    or el.tag in {"table", "dl"})]
-    return not blocks or (len(blocks) == 1 and blocks[0].tag == "p")
+    if not blocks:
+        return True
+    only = blocks[0]  # one paragraph with no loose text beside it ("text first<p>then this</p>" is two)
+    return len(blocks) == 1 and only.tag == "p" and only.getparent() is element \
+        and not (element.text or "").strip() and not (only.tail or "").strip()
