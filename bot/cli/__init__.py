@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="JSON-lines question sets and/or manifests (.yaml, .yml or .json) listing sets")
     ev.set_defaults(func=cmd_eval)
 
-    rec = sub.add_parser("recommendations", parents=[common], help="list the articles' recommendations")
+    rec = sub.add_parser("recommendations", parents=[common], help="list what the documents recommend")
     rec.add_argument("--topic", help="only recommendations about this topic (e.g. energy)")
     rec.add_argument("--document", help="only this document (id or title)")
     rec.add_argument("--json", action="store_true")

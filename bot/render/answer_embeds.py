@@ -39,7 +39,7 @@ from bot.render.titles import question_title
 
 ANSWER_COLOUR = discord.Colour.blurple()
 
-SUGGESTIONS = ("Try `/recommendations` for what the articles recommend, or `/sources` to see what the "
+SUGGESTIONS = ("Try `/recommendations` for what the documents recommend, or `/sources` to see what the "
                "knowledge base holds.")
 
 MAX_CODE_CHARS = 500  # of a code block shown under its quote: a taste, "Full paragraph" has the rest

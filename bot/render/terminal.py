@@ -62,7 +62,7 @@ def render_answer(answer: Answer, color: bool = False, width: int = WIDTH, more:
     if not answer.answered:
         lines.append(answer.message)
         if answer.hint:
-            lines.append(f"{answer.hint} The articles' recommendations are listed by the recommendations command.")
+            lines.append(f"{answer.hint} What the documents recommend is listed by the recommendations command.")
         return "\n".join(lines)
     for excerpt in answer.excerpts:
         lines.append("")

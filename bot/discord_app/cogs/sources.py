@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class Sources(commands.Cog):
-    """The articles' recommendations and the documents they come from."""
+    """What the documents recommend, and the documents themselves."""
 
     def __init__(self, bot: KnowledgeBot):
         self.bot = bot
