@@ -114,6 +114,7 @@ class GuildSettings:
     cooldown_seconds: float | None = None  # None: COOLDOWN_SECONDS
     updated_at: datetime | None = field(default=None, compare=False)
     forum_channel_ids: frozenset[int] = frozenset()  # help forums: each new post there is answered
+    thread_channel_ids: frozenset[int] = frozenset()  # each public answer there starts a thread for follow-ups
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,10 @@ STEPS: tuple[Migration, ...] = (
         ALTER TABLE questions ADD COLUMN solved_at $TIME;
         CREATE UNIQUE INDEX questions_by_post ON questions (post_id) WHERE post_id IS NOT NULL;
     """),
+    Migration(7, "answer threads", """
+        -- The channels where each public answer starts a thread for its follow-ups (/kb settings threads:); NULL: none.
+        ALTER TABLE guild_settings ADD COLUMN thread_channel_ids $ID_LIST;
+    """),
 )
 
 SQLITE_TYPES = {

@@ -111,13 +111,15 @@ async def upsert_vote(s: Session, v: Vote) -> None:
 async def upsert_guild_settings(s: Session, g: GuildSettings) -> None:
     await s.execute(
         "INSERT INTO guild_settings (guild_id, answer_channel_ids, public_answers, cooldown_seconds, updated_at, "
-        "forum_channel_ids) VALUES (:guild_id, :channels, :public_answers, :cooldown_seconds, :updated_at, :forums) "
+        "forum_channel_ids, thread_channel_ids) "
+        "VALUES (:guild_id, :channels, :public_answers, :cooldown_seconds, :updated_at, :forums, :threads) "
         "ON CONFLICT (guild_id) DO UPDATE SET answer_channel_ids = excluded.answer_channel_ids, "
         "public_answers = excluded.public_answers, cooldown_seconds = excluded.cooldown_seconds, "
-        "updated_at = excluded.updated_at, forum_channel_ids = excluded.forum_channel_ids",
+        "updated_at = excluded.updated_at, forum_channel_ids = excluded.forum_channel_ids, "
+        "thread_channel_ids = excluded.thread_channel_ids",
         guild_id=g.guild_id, channels=None if g.answer_channel_ids is None else sorted(g.answer_channel_ids),
         public_answers=g.public_answers, cooldown_seconds=g.cooldown_seconds, updated_at=g.updated_at or utcnow(),
-        forums=sorted(g.forum_channel_ids) or None)
+        forums=sorted(g.forum_channel_ids) or None, threads=sorted(g.thread_channel_ids) or None)
 
 
 async def mark_solved(s: Session, p: SolvedPost) -> None:
@@ -278,12 +280,17 @@ async def select_votes(s: Session, question_id: str) -> tuple[Vote, ...]:
 
 async def select_guild_settings(s: Session, guild_id: int) -> GuildSettings | None:
     rows = await s.fetch("SELECT guild_id, answer_channel_ids, public_answers, cooldown_seconds, updated_at, "
-                         "forum_channel_ids FROM guild_settings WHERE guild_id = :guild_id", guild_id=guild_id)
+                         "forum_channel_ids, thread_channel_ids FROM guild_settings WHERE guild_id = :guild_id",
+                         guild_id=guild_id)
     if not rows:
         return None
-    guild, channels, public, cooldown, updated_at, forums = rows[0]
+    guild, channels, public, cooldown, updated_at, forums, threads = rows[0]
     return GuildSettings(guild, None if channels is None else frozenset(_list(channels)), bool(public), cooldown,
-                         _when(updated_at), frozenset(_list(forums)) if forums is not None else frozenset())
+                         _when(updated_at), _id_set(forums), _id_set(threads))
+
+
+def _id_set(value: Sequence[Any] | str | None) -> frozenset[int]:
+    return frozenset() if value is None else frozenset(_list(value))
 
 
 async def select_post_question_id(s: Session, post_id: int) -> str | None:
