@@ -184,8 +184,9 @@ def settings_embed(server_name: str, server: GuildSettings, *, env_channels: fro
     if server.forum_channel_ids:
         forums = _channel_list(tuple(server.forum_channel_ids))
         embed.add_field(name="Help forums", value=join_within(forums, FIELD_VALUE_LIMIT - 300) + (
-            "\nEach new post is answered once, in its thread, from its title and first message; its author or an "
-            "admin can mark it solved. Posts the bot could not answer are listed in `/kb stats`."), inline=False)
+            "\nEach new post is answered once, in its thread, from its title and first message (posts made while the "
+            "bot was offline: when it starts again); its author or an admin can mark it solved. Posts the bot could "
+            "not answer are listed in `/kb stats`."), inline=False)
         if not reads_messages:
             embed.add_field(name="⚠️ The bot reads only the titles of forum posts", value=(
                 "Discord's Message Content intent is off, so each post is answered from its title alone. The bot's "

@@ -147,7 +147,10 @@ class SettingsCommands:
             server = replace(server, answer_channel_ids=frozenset(channels - forums) or None)
             notes.append(f"<#{both}> is a help forum, so it is no answer channel too: its posts are answered once.")
             changes[:] = [c for c in changes if not (f"<#{both}>" in c and "answered without a mention" in c)]
-        return replace(server, forum_channel_ids=frozenset(forums))
+        # When each was named: a restarted bot answers the posts it missed since then, never older ones.
+        now = discord.utils.utcnow()
+        named_at = {forum_id: server.forums_named_at.get(forum_id, now) for forum_id in forums}
+        return replace(server, forum_channel_ids=frozenset(forums), forums_named_at=named_at)
 
     @staticmethod
     def changed_threads(server: GuildSettings, guild: discord.Guild, threads: discord.TextChannel | None,
