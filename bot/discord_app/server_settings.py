@@ -68,6 +68,11 @@ class ServerSettings:
         own = server.answer_channel_ids if server is not None and server.answer_channel_ids else frozenset()
         return self._settings().ask_channel_ids | own
 
+    @staticmethod
+    def answers_in_threads(server: GuildSettings | None, channel_id: int | None) -> bool:
+        """Whether the server chose that each public answer in this channel starts a thread for its follow-ups."""
+        return server is not None and channel_id in server.thread_channel_ids
+
     def cooldown_seconds(self, server: GuildSettings | None) -> float:
         if server is not None and server.cooldown_seconds is not None:
             return server.cooldown_seconds

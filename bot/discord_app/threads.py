@@ -1,5 +1,6 @@
 """Threads as conversations: which threads the bot answers every message in, what it says when it starts
-one, and the earlier questions a follow-up is read with (bot/followups.py decides what they mean).
+one, where it starts one for every public answer (``/kb settings threads:``), and the earlier questions a
+follow-up is read with (bot/followups.py decides what they mean).
 
 Nothing is stored: a thread the bot started is one it owns (``owner_id``), and its earlier questions
 are the titles of the bot's answers in it, read back from the thread's history, so both survive a restart.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast
 
 import discord
 
@@ -27,6 +29,16 @@ HISTORY_WAIT = 5.0  # seconds; past that the question is answered on its own
 def can_start_thread(channel: object) -> bool:
     """Whether an answer in ``channel`` can be continued in a thread (a server's text or news channel)."""
     return isinstance(channel, discord.TextChannel)
+
+
+def may_start_thread(channel: object) -> bool:
+    """Whether the bot may start a thread in ``channel`` and write in it: without those permissions an answer
+    is a plain reply instead."""
+    if not can_start_thread(channel):
+        return False
+    text_channel = cast(discord.TextChannel, channel)
+    have = text_channel.permissions_for(text_channel.guild.me)
+    return have.create_public_threads and have.send_messages_in_threads
 
 
 def thread_name(question: str) -> str:
@@ -50,7 +62,8 @@ def welcome(me: discord.ClientUser, reads_every_message: bool) -> str:
 async def earlier_questions(thread: discord.Thread, before: discord.Message,
                             me: discord.abc.Snowflake) -> list[str]:
     """The questions asked in ``thread`` before ``before``, oldest first: the thread's name when the bot started
-    it from an answer, then the questions its answers there were for. Empty when the history cannot be read."""
+    it from an answer or a question (unless its first answer there already says that question), then the
+    questions its answers there were for. Empty when the history cannot be read."""
 
     async def read() -> list[str]:
         titles = [message.embeds[0].title async for message in thread.history(limit=HISTORY_MESSAGES, before=before)
@@ -62,6 +75,6 @@ async def earlier_questions(thread: discord.Thread, before: discord.Message,
     except (discord.HTTPException, TimeoutError) as exc:
         log.info("Answering without the thread's earlier questions (%s): %s", thread.id, exc)
         questions = []
-    if started_by(thread, me) and thread.name:
+    if started_by(thread, me) and thread.name and not (questions and thread_name(questions[0]) == thread.name):
         questions.insert(0, thread.name)
     return questions[-MAX_EARLIER:]

@@ -154,7 +154,8 @@ def memory_line(health: StoreHealth) -> str:
 def settings_embed(server_name: str, server: GuildSettings, *, env_channels: frozenset[int], reads_messages: bool,
                    questions: int, default_cooldown: float, changes: Sequence[str] = (),
                    notes: Sequence[str] = ()) -> discord.Embed:
-    """``/kb settings``: a server's answer channels, help forums, public or private answers, and cooldown.
+    """``/kb settings``: a server's answer channels, help forums, answer threads, public or private answers, and
+    cooldown.
 
     ``changes`` say what this command changed, ``notes`` what it could not or need not change.
     """
@@ -165,7 +166,7 @@ def settings_embed(server_name: str, server: GuildSettings, *, env_channels: fro
     lines += list(notes)
     if not lines:
         lines.append("Change them with this command's options: `add_channel`, `remove_channel`, `forum`, "
-                     "`remove_forum`, `answers`, `cooldown`, `reset`.")
+                     "`remove_forum`, `threads`, `remove_threads`, `answers`, `cooldown`, `reset`.")
     description = "\n".join(lines)
     embed = discord.Embed(title=f"Settings for {fit(server_name, 200)}", colour=ANSWER_COLOUR,
                           description=trim(description, DESCRIPTION_LIMIT))
@@ -183,13 +184,21 @@ def settings_embed(server_name: str, server: GuildSettings, *, env_channels: fro
     if server.forum_channel_ids:
         forums = _channel_list(tuple(server.forum_channel_ids))
         embed.add_field(name="Help forums", value=join_within(forums, FIELD_VALUE_LIMIT - 300) + (
-            "\nEach new post is answered once, in its thread, from its title and first message; its author or an "
-            "admin can mark it solved. Posts the bot could not answer are listed in `/kb stats`."), inline=False)
+            "\nEach new post is answered once, in its thread, from its title and first message (posts made while the "
+            "bot was offline: when it starts again); its author or an admin can mark it solved. Posts the bot could "
+            "not answer are listed in `/kb stats`."), inline=False)
         if not reads_messages:
             embed.add_field(name="⚠️ The bot reads only the titles of forum posts", value=(
                 "Discord's Message Content intent is off, so each post is answered from its title alone. The bot's "
                 "operator can set `MESSAGE_CONTENT=on`, switch the intent on in the Developer Portal and restart "
                 "the bot."), inline=False)
+    if server.thread_channel_ids:
+        threads = _channel_list(tuple(server.thread_channel_ids))
+        how = ("every message there is a follow-up question" if reads_messages else
+               "follow-up questions there mention the bot (Discord's Message Content intent is off)")
+        embed.add_field(name="Answers in threads", value=join_within(threads, FIELD_VALUE_LIMIT - 300) + (
+            "\nEach public answer there (to an @mention, in an answer channel, or a public `/ask`) is given in a new "
+            f"thread started from the question: {how}."), inline=False)
     embed.add_field(name="Answers", value=(
         "Public by default: everyone in the channel sees a `/ask` answer (`private: True` keeps one private)."
         if server.public_answers else

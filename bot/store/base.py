@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,6 +114,9 @@ class GuildSettings:
     cooldown_seconds: float | None = None  # None: COOLDOWN_SECONDS
     updated_at: datetime | None = field(default=None, compare=False)
     forum_channel_ids: frozenset[int] = frozenset()  # help forums: each new post there is answered
+    thread_channel_ids: frozenset[int] = frozenset()  # each public answer there starts a thread for follow-ups
+    # When each help forum was named: posts made there since, while the bot was away, are answered when it starts.
+    forums_named_at: Mapping[int, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -374,6 +377,10 @@ class Store(Protocol):
     async def unanswered_posts(self, guild_id: int, days: float = 30, now: datetime | None = None
                                ) -> tuple[UnansweredPost, ...]:
         """A server's forum posts of the last ``days`` the bot declined and nobody marked solved, newest first."""
+        ...
+
+    async def logged_posts(self, post_ids: Sequence[int]) -> frozenset[int]:
+        """Which of these forum posts have a question in the log (the bot answered or declined them)."""
         ...
 
     async def votes(self, question_id: str) -> tuple[Vote, ...]: ...

@@ -121,6 +121,15 @@ STEPS: tuple[Migration, ...] = (
         ALTER TABLE questions ADD COLUMN solved_at $TIME;
         CREATE UNIQUE INDEX questions_by_post ON questions (post_id) WHERE post_id IS NOT NULL;
     """),
+    Migration(7, "answer threads", """
+        -- The channels where each public answer starts a thread for its follow-ups (/kb settings threads:); NULL: none.
+        ALTER TABLE guild_settings ADD COLUMN thread_channel_ids $ID_LIST;
+    """),
+    Migration(8, "when help forums were named", """
+        -- {"<forum id>": "<when /kb settings forum: named it, ISO 8601 UTC>"}; NULL: none known. A bot that starts
+        -- answers the posts made since then that it missed while it was away, and never an older one.
+        ALTER TABLE guild_settings ADD COLUMN forums_named_at $JSON;
+    """),
 )
 
 SQLITE_TYPES = {

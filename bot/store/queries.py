@@ -111,13 +111,17 @@ async def upsert_vote(s: Session, v: Vote) -> None:
 async def upsert_guild_settings(s: Session, g: GuildSettings) -> None:
     await s.execute(
         "INSERT INTO guild_settings (guild_id, answer_channel_ids, public_answers, cooldown_seconds, updated_at, "
-        "forum_channel_ids) VALUES (:guild_id, :channels, :public_answers, :cooldown_seconds, :updated_at, :forums) "
+        "forum_channel_ids, thread_channel_ids, forums_named_at) "
+        "VALUES (:guild_id, :channels, :public_answers, :cooldown_seconds, :updated_at, :forums, :threads, :named) "
         "ON CONFLICT (guild_id) DO UPDATE SET answer_channel_ids = excluded.answer_channel_ids, "
         "public_answers = excluded.public_answers, cooldown_seconds = excluded.cooldown_seconds, "
-        "updated_at = excluded.updated_at, forum_channel_ids = excluded.forum_channel_ids",
+        "updated_at = excluded.updated_at, forum_channel_ids = excluded.forum_channel_ids, "
+        "thread_channel_ids = excluded.thread_channel_ids, forums_named_at = excluded.forums_named_at",
         guild_id=g.guild_id, channels=None if g.answer_channel_ids is None else sorted(g.answer_channel_ids),
         public_answers=g.public_answers, cooldown_seconds=g.cooldown_seconds, updated_at=g.updated_at or utcnow(),
-        forums=sorted(g.forum_channel_ids) or None)
+        forums=sorted(g.forum_channel_ids) or None, threads=sorted(g.thread_channel_ids) or None,
+        named=json.dumps({str(forum): as_utc(at).isoformat() for forum, at in sorted(g.forums_named_at.items())})
+        if g.forums_named_at else None)
 
 
 async def mark_solved(s: Session, p: SolvedPost) -> None:
@@ -278,12 +282,18 @@ async def select_votes(s: Session, question_id: str) -> tuple[Vote, ...]:
 
 async def select_guild_settings(s: Session, guild_id: int) -> GuildSettings | None:
     rows = await s.fetch("SELECT guild_id, answer_channel_ids, public_answers, cooldown_seconds, updated_at, "
-                         "forum_channel_ids FROM guild_settings WHERE guild_id = :guild_id", guild_id=guild_id)
+                         "forum_channel_ids, thread_channel_ids, forums_named_at FROM guild_settings "
+                         "WHERE guild_id = :guild_id", guild_id=guild_id)
     if not rows:
         return None
-    guild, channels, public, cooldown, updated_at, forums = rows[0]
+    guild, channels, public, cooldown, updated_at, forums, threads, named = rows[0]
+    named_at = {int(forum): _when(at) for forum, at in (json.loads(named) if named is not None else {}).items()}
     return GuildSettings(guild, None if channels is None else frozenset(_list(channels)), bool(public), cooldown,
-                         _when(updated_at), frozenset(_list(forums)) if forums is not None else frozenset())
+                         _when(updated_at), _id_set(forums), _id_set(threads), named_at)
+
+
+def _id_set(value: Sequence[Any] | str | None) -> frozenset[int]:
+    return frozenset() if value is None else frozenset(_list(value))
 
 
 async def select_post_question_id(s: Session, post_id: int) -> str | None:
@@ -296,6 +306,16 @@ async def select_unanswered_posts(s: Session, guild_id: int, since: datetime) ->
                          "AND post_id IS NOT NULL AND NOT answered AND solved_at IS NULL AND asked_at >= :since "
                          "ORDER BY asked_at DESC, post_id DESC", guild_id=guild_id, since=as_utc(since))
     return tuple(UnansweredPost(int(r[0]), r[1], _when(r[2])) for r in rows)
+
+
+async def select_logged_posts(s: Session, post_ids: list[int]) -> frozenset[int]:
+    logged: set[int] = set()
+    for start in range(0, len(post_ids), IN_CHUNK):
+        chunk = {f"p{n}": post_id for n, post_id in enumerate(post_ids[start:start + IN_CHUNK])}
+        marks = ", ".join(f":{name}" for name in chunk)
+        logged.update(int(row[0]) for row in await s.fetch(
+            f"SELECT post_id FROM questions WHERE post_id IN ({marks})", **chunk))
+    return frozenset(logged)
 
 
 def _reload_record(row: Sequence[Any]) -> ReloadRecord:

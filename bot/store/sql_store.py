@@ -250,6 +250,9 @@ class SQLStore:
         since = self._now(now) - timedelta(days=days)
         return await self._read(lambda s: q.select_unanswered_posts(s, guild_id, since))
 
+    async def logged_posts(self, post_ids: Sequence[int]) -> frozenset[int]:
+        return await self._read(lambda s: q.select_logged_posts(s, list(post_ids)))
+
     async def votes(self, question_id: str) -> tuple[Vote, ...]:
         return await self._read(lambda s: q.select_votes(s, question_id))
 

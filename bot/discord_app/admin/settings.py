@@ -1,4 +1,5 @@
-"""``/kb settings``: this server's answer channels, help forums, public or private answers, and cooldown."""
+"""``/kb settings``: this server's answer channels, help forums, answer threads, public or private answers, and
+cooldown."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class SettingsCommands:
                            remove_channel="Stop answering there without a mention",
                            forum="A help forum: each new post there is answered once, in its thread",
                            remove_forum="Stop answering new posts in this forum",
+                           threads="Each public answer in this channel starts a thread, where follow-ups are answered",
+                           remove_threads="Answers in this channel are plain replies again",
                            answers="Whether /ask answers are public or private unless the asker chooses",
                            cooldown="Seconds in which each member may ask COOLDOWN_QUESTIONS questions (0: off)",
                            reset="Go back to the bot's defaults")
@@ -36,6 +39,7 @@ class SettingsCommands:
                  app_commands.Choice(name="private: only the asker sees them", value="private")],
         reset=[app_commands.Choice(name="answer channels", value="channels"),
                app_commands.Choice(name="help forums", value="forums"),
+               app_commands.Choice(name="answer threads", value="threads"),
                app_commands.Choice(name="public or private answers", value="answers"),
                app_commands.Choice(name="cooldown", value="cooldown"),
                app_commands.Choice(name="everything", value="everything")])
@@ -43,6 +47,7 @@ class SettingsCommands:
                        add_channel: discord.TextChannel | discord.ForumChannel | None = None,
                        remove_channel: discord.TextChannel | discord.ForumChannel | None = None,
                        forum: discord.ForumChannel | None = None, remove_forum: discord.ForumChannel | None = None,
+                       threads: discord.TextChannel | None = None, remove_threads: discord.TextChannel | None = None,
                        answers: str | None = None, cooldown: app_commands.Range[float, 0, 86400] | None = None,
                        reset: str | None = None) -> None:
         async with guard(interaction, "/kb settings"):
@@ -54,6 +59,7 @@ class SettingsCommands:
             new, changes, notes = self.changed_settings(current, guild, add_channel, remove_channel, answers,
                                                         cooldown, reset)
             new = self.changed_forums(new, guild, forum, remove_forum, reset, changes, notes)
+            new = self.changed_threads(new, guild, threads, remove_threads, reset, changes, notes)
             if new != current:
                 self.bot.server_settings.set(replace(new, updated_at=None))
             await reply(interaction, ephemeral=True, embed=settings_embed(
@@ -141,7 +147,37 @@ class SettingsCommands:
             server = replace(server, answer_channel_ids=frozenset(channels - forums) or None)
             notes.append(f"<#{both}> is a help forum, so it is no answer channel too: its posts are answered once.")
             changes[:] = [c for c in changes if not (f"<#{both}>" in c and "answered without a mention" in c)]
-        return replace(server, forum_channel_ids=frozenset(forums))
+        # When each was named: a restarted bot answers the posts it missed since then, never older ones.
+        now = discord.utils.utcnow()
+        named_at = {forum_id: server.forums_named_at.get(forum_id, now) for forum_id in forums}
+        return replace(server, forum_channel_ids=frozenset(forums), forums_named_at=named_at)
+
+    @staticmethod
+    def changed_threads(server: GuildSettings, guild: discord.Guild, threads: discord.TextChannel | None,
+                        remove_threads: discord.TextChannel | None, reset: str | None, changes: list[str],
+                        notes: list[str]) -> GuildSettings:
+        """The settings with this command's answer threads; what it did goes in ``changes`` and ``notes``."""
+        channels = set(server.thread_channel_ids)
+        if reset in ("threads", "everything") and channels:
+            channels.clear()
+            changes.append("no answer threads")
+        if threads is not None:
+            if threads.id in channels:
+                notes.append(f"Answers in {threads.mention} already start threads.")
+            else:
+                channels.add(threads.id)
+                changes.append(f"each public answer in {threads.mention} starts a thread for its follow-ups")
+            have = threads.permissions_for(guild.me)
+            if not (have.create_public_threads and have.send_messages_in_threads):
+                notes.append(f"⚠️ Answers in {threads.mention} stay plain replies until the bot has Create Public "
+                             "Threads and Send Messages in Threads there.")
+        if remove_threads is not None:
+            if remove_threads.id in channels:
+                channels.discard(remove_threads.id)
+                changes.append(f"answers in {remove_threads.mention} are plain replies again")
+            else:
+                notes.append(f"Answers in {remove_threads.mention} did not start threads.")
+        return replace(server, thread_channel_ids=frozenset(channels))
 
     @staticmethod
     def forum_notes(guild: discord.Guild, forum: discord.ForumChannel) -> list[str]:

@@ -18,7 +18,7 @@ from bot.discord_app.buttons import DYNAMIC_ITEMS, answer_view, reply_answer
 from bot.discord_app.cooldown import QuestionCooldown
 from bot.discord_app.installs import answering_guild, anywhere_contexts, anywhere_installs
 from bot.discord_app.interactions import APOLOGY, guard, reply, respond_in_time
-from bot.discord_app.threads import can_start_thread
+from bot.discord_app.threads import AUTO_ARCHIVE_MINUTES, can_start_thread, may_start_thread, thread_name, welcome
 from bot.render.answer_embeds import answer_embed
 from bot.store import GuildSettings
 
@@ -94,9 +94,26 @@ class Ask(commands.Cog):
             question=text, answer=answer, latency_ms=elapsed_ms(started), guild_id=guild_id,
             channel_id=interaction.channel_id, user_id=interaction.user.id)
         # A thread needs the bot in the server (it starts it and answers there).
+        in_server = not private and guild_id is not None
+        in_thread = in_server and self.bot.server_settings.answers_in_threads(server, interaction.channel_id) \
+            and may_start_thread(interaction.channel)
         await reply_answer(interaction, answer, limit, ephemeral=private, question_id=question_id,
-                           thread=not private and guild_id is not None and can_start_thread(interaction.channel),
+                           thread=in_server and not in_thread and can_start_thread(interaction.channel),
                            shared_from=shared_from if private else None)
+        if in_thread:
+            await self.continue_in_thread(await interaction.original_response(), text)
+
+    async def continue_in_thread(self, answered: discord.Message, question: str) -> None:
+        """Start the thread for a public ``/ask`` answer's follow-ups on the answer itself, as its "Continue in a
+        thread" button would (the server chose threads for this channel)."""
+        if self.bot.user is None:
+            return
+        try:
+            thread = await answered.create_thread(name=thread_name(question),
+                                                  auto_archive_duration=AUTO_ARCHIVE_MINUTES)
+            await thread.send(welcome(self.bot.user, self.bot.intents.message_content))
+        except discord.HTTPException as exc:  # the answer stands; a mention still asks a follow-up
+            log.info("Could not start a thread on answer %s: %s", answered.id, exc)
 
     async def server_settings(self, interaction: discord.Interaction, private: bool | None,
                               guild_id: int | None) -> GuildSettings | None:
@@ -175,6 +192,8 @@ class Ask(commands.Cog):
             question_id = self.record_question(
                 question=question, answer=answer, latency_ms=elapsed_ms(started), guild_id=guild_id,
                 channel_id=message.channel.id, user_id=message.author.id)
+            if await self.answer_in_thread(message, question, answer, limit, question_id, server):
+                return
             view = answer_view(answer, limit, question_id, thread=can_start_thread(message.channel))
             await message.reply(embed=answer_embed(answer), mention_author=False, **({"view": view} if view else {}))
         except Exception:
@@ -183,6 +202,25 @@ class Ask(commands.Cog):
                 await message.reply(APOLOGY, mention_author=False)
             except discord.HTTPException:
                 log.warning("Could not send the apology either", exc_info=True)
+
+    async def answer_in_thread(self, message: discord.Message, question: str, answer: Answer, limit: int,
+                               question_id: str | None, server: GuildSettings | None) -> bool:
+        """Answer in a new thread started from the question, where the server chose it for this channel and the
+        bot may start one; False: not here (a plain reply then)."""
+        me = self.bot.user
+        if me is None or not self.bot.server_settings.answers_in_threads(server, message.channel.id) \
+                or not may_start_thread(message.channel):
+            return False
+        try:
+            thread = await message.create_thread(name=thread_name(question),
+                                                 auto_archive_duration=AUTO_ARCHIVE_MINUTES)
+        except discord.HTTPException as exc:  # a thread on it already, or a permission just taken away
+            log.info("Answering message %s with a plain reply: no thread (%s)", message.id, exc)
+            return False
+        view = answer_view(answer, limit, question_id)
+        await thread.send(embed=answer_embed(answer), **({"view": view} if view else {}))
+        await thread.send(welcome(me, self.bot.intents.message_content))
+        return True
 
 
 async def setup(bot: KnowledgeBot) -> None:

@@ -10,6 +10,12 @@ A post's first message is recognised as Discord makes it: its id is the post's (
 A thread announced as newly created in a help forum also takes its owner's first message, whether it
 came before the announcement (to a channel not known yet) or after, so a post whose starter message
 came some other way is still answered.
+
+Posts made while the bot was away are answered when it starts (``on_ready``, or when a server becomes
+available): each help forum's active posts made since it was named that the question log does not have,
+oldest first, at most CATCH_UP_POSTS per forum per start. A forum named before the bot kept that time
+gets it at start-up, so only later posts are ever caught up. Without a database nothing is caught up:
+the log is what tells a missed post from an answered one.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import discord
@@ -37,6 +45,8 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 6000  # as /ask's option: a post longer than that is asked by its beginning
 REMEMBERED_POSTS = 10_000  # posts this process has seen, to drop a second event for one without a database read
+CATCH_UP_POSTS = 20  # missed posts answered per forum per start: a long outage does not flood a forum at once
+STARTER_SEARCH = 5  # a post's first messages read for its owner's, when its starter has an id of its own
 
 
 def post_question(title: str, text: str) -> str:
@@ -63,6 +73,7 @@ class Forums(commands.Cog):
         self._own_cooldown = QuestionCooldown(bot.settings.cooldown_questions, bot.settings.cooldown_seconds)
         self._announced: OrderedDict[int, None] = OrderedDict()  # new posts whose starter is still to come
         self._taken: OrderedDict[int, None] = OrderedDict()  # posts this process answers or has answered
+        self._catching_up: set[int] = set()  # servers whose missed posts are being answered now
 
     @property
     def cooldown(self) -> QuestionCooldown:
@@ -104,8 +115,82 @@ class Forums(commands.Cog):
         if first:
             await self.answer_post(thread, message)
 
-    async def answer_post(self, thread: discord.Thread, starter: discord.Message) -> None:
-        """Answer the post once: not if this process took it already, nor if the question log has it."""
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        for guild in list(self.bot.guilds):
+            await self.catch_up(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        await self.catch_up(guild)
+
+    async def catch_up(self, guild: discord.Guild) -> None:
+        """Answer the posts made in the server's help forums while the bot was away (see the module's notes)."""
+        if self.bot.store is None or guild.id in self._catching_up:
+            return
+        self._catching_up.add(guild.id)
+        try:
+            server = await self.bot.server_settings.get(guild.id)  # never raises: defaults (no forums) if unreadable
+            if server is None or not server.forum_channel_ids:
+                return
+            unknown = server.forum_channel_ids - server.forums_named_at.keys()
+            if unknown:  # named by a bot that did not keep the time: from now on
+                now = discord.utils.utcnow()
+                server = replace(server, updated_at=None,
+                                 forums_named_at={**server.forums_named_at, **dict.fromkeys(unknown, now)})
+                self.bot.server_settings.set(server)
+            for forum_id in sorted(server.forum_channel_ids):
+                forum = guild.get_channel(forum_id)
+                if isinstance(forum, discord.ForumChannel) and forum_id not in unknown:
+                    await self.catch_up_forum(forum, server.forums_named_at[forum_id])
+        except Exception:
+            log.exception("Answering the posts missed in server %s failed", guild.id)
+        finally:
+            self._catching_up.discard(guild.id)
+
+    async def catch_up_forum(self, forum: discord.ForumChannel, named_at: datetime) -> None:
+        """Answer the forum's open posts made since ``named_at`` that the question log does not have, oldest first,
+        at most CATCH_UP_POSTS."""
+        me, store = self.bot.user, self.bot.store
+        posts = sorted((thread for thread in forum.threads if thread.id not in self._taken
+                        and not thread.archived and not thread.locked
+                        and discord.utils.snowflake_time(thread.id) >= named_at
+                        and (me is None or thread.owner_id != me.id)), key=lambda thread: thread.id)
+        if not posts or store is None:
+            return
+        try:
+            logged = await bounded_read(store.logged_posts([thread.id for thread in posts]))
+        except Exception as exc:  # StoreError, TimeoutError: a post answered twice would be worse here
+            log.warning("Cannot tell which posts in forum %s were answered; leaving them for now: %s", forum.id, exc)
+            return
+        missed = [thread for thread in posts if thread.id not in logged][:CATCH_UP_POSTS]
+        if missed:
+            log.info("Answering %d post(s) made in forum %s while the bot was away", len(missed), forum.id)
+        for thread in missed:
+            starter = await self.starter_of(thread)
+            if starter is not None:
+                await self.answer_post(thread, starter, missed=True)
+
+    async def starter_of(self, thread: discord.Thread) -> discord.Message | None:
+        """A post's first message, read from Discord: the one with the post's id, or else its owner's first."""
+        try:
+            return thread.starter_message or await thread.fetch_message(thread.id)
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as exc:
+            log.info("Cannot read the first message of post %s: %s", thread.id, exc)
+            return None
+        try:
+            return await anext((m async for m in thread.history(limit=STARTER_SEARCH, oldest_first=True)
+                                if m.author.id == thread.owner_id), None)
+        except discord.HTTPException as exc:
+            log.info("Cannot read the first messages of post %s: %s", thread.id, exc)
+            return None
+
+    async def answer_post(self, thread: discord.Thread, starter: discord.Message, *, missed: bool = False) -> None:
+        """Answer the post once: not if this process took it already, nor if the question log has it.
+
+        ``missed``: made while the bot was away; its author asked once, so no cooldown applies."""
         me = self.bot.user
         if thread.id in self._taken or starter.author.bot or (me is not None and starter.author.id == me.id):
             return
@@ -114,7 +199,7 @@ class Forums(commands.Cog):
         if await self.answered_before(thread.id):
             return
         try:
-            await self.answer(thread, starter)
+            await self.answer(thread, starter, missed=missed)
         except Exception:
             log.exception("Answering forum post %s failed", thread.id)
             try:
@@ -133,13 +218,13 @@ class Forums(commands.Cog):
             log.info("Cannot tell whether post %s was answered before; answering it: %s", post_id, exc)
             return False
 
-    async def answer(self, thread: discord.Thread, starter: discord.Message) -> None:
+    async def answer(self, thread: discord.Thread, starter: discord.Message, *, missed: bool = False) -> None:
         started = time.perf_counter()
         guild_id = thread.guild.id
         author = starter.author
         server = await self.bot.server_settings.get(guild_id)
         seconds = self.bot.server_settings.cooldown_seconds(server)
-        wait = self.cooldown.wait_time((guild_id, author.id), discord.utils.utcnow(), seconds)
+        wait = 0.0 if missed else self.cooldown.wait_time((guild_id, author.id), discord.utils.utcnow(), seconds)
         if wait:
             await thread.send(self.cooldown.message(wait, seconds) + " Mention me here to ask again.")
             return
