@@ -403,7 +403,8 @@ class SemanticIndex:
         return float((self.about @ query).max()) if self.about is not None and len(self.about) else -1.0
 
     def sentence_similarity(self, query: np.ndarray, position: int) -> dict[tuple[int, int], float]:
-        rows = np.flatnonzero(self.sentence_owner == position)
+        # Sentences are stored in passage order: a passage's are one run, found by bisection, not a scan.
+        rows = np.arange(*np.searchsorted(self.sentence_owner, (position, position + 1)))
         sims = self.sentences[rows] @ query if len(rows) else []
         return {self.sentence_spans[r]: float(s) for r, s in zip(rows, sims, strict=True)}
 
